@@ -1,0 +1,15 @@
+//! Parameter estimators for synchronization and their Cramér–Rao bounds.
+//!
+//! * [`cfo`]: correlation (Schmidl–Cox) carrier-frequency-offset estimators, including the
+//!   modified large-spacing beacon of DistSync (thesis §4.3, notes/003 §3.4).
+//! * [`phase_slope`]: slope/intercept of a channel's phase across subcarriers (Tretter and Kay
+//!   estimators, thesis §4.3 eqs. 4.3–4.6, notes/003 §3.6) and the canonical form (eq. 4.11).
+//! * [`crb`]: the Cramér–Rao bounds these estimators are tested against.
+//!
+//! SNR convention throughout: signal amplitude `A` per sample (or subcarrier), noise CN(0, σ²)
+//! (complex variance σ²), SNR = |A|²/σ² (linear). The high-SNR angle-noise variance of one
+//! sample is then σ²/(2|A|²) = 1/(2·SNR) (the thesis' "N/(2P)").
+
+pub mod cfo;
+pub mod crb;
+pub mod phase_slope;

@@ -1,0 +1,6 @@
+//! dmimo: distributed MIMO simulation.
+pub mod estimation;
+pub mod linalg;
+pub mod report;
+pub mod rng;
+pub mod units;
