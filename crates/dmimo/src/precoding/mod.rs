@@ -1,0 +1,15 @@
+//! Downlink precoders and their evaluation (thesis Ch. 2.1; notes/003 §1.3–1.6).
+//!
+//! Convention: y = Hᴴx + z with H M×K (see [`crate::linalg`]); a precoder V is M×K with one
+//! column per stream, x = V·diag(√p)·u for unit-power symbols u, so the transmit power is Σ p_k
+//! when V's columns have unit norm.
+//!
+//! - [`linear`]: MR (conjugate), ZF with unit-norm columns, RZF;
+//! - [`thp`]: Tomlinson–Harashima precoding from the QR of H, with the modulo of side τ = √6;
+//! - [`power`]: water-filling and equal power;
+//! - [`eval`]: SINR of a linear precoder on a (possibly impaired) channel, null leakage.
+
+pub mod eval;
+pub mod linear;
+pub mod power;
+pub mod thp;
