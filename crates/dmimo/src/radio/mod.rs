@@ -1,0 +1,3 @@
+//! The radio: oscillators, OFDM numerology and (de)modulation, QAM.
+
+pub mod oscillator;
