@@ -92,3 +92,22 @@ mod tests {
         assert!((corr / n as f64 - want).norm() < 0.05);
     }
 }
+
+/// An M×K multipath channel on OFDM subcarriers: every AP–user link draws its own Rayleigh taps
+/// from `pdp`, and `H(n)[i, k]` is the conjugate of link (i → k)'s frequency response on
+/// subcarrier `subcarriers[n]` (dmimo's y = Hᴴx convention: conj(H[i,k]) is the physical
+/// coefficient). Returns one M×K matrix per subcarrier.
+pub fn mimo_ofdm_channel(
+    m: usize,
+    k: usize,
+    pdp: &PowerDelayProfile,
+    n_fft: usize,
+    subcarriers: &[i32],
+    rng: &mut SimRng,
+) -> Vec<crate::linalg::CMat> {
+    let links: Vec<Vec<C64>> = (0..m * k).map(|_| pdp.draw(rng)).collect();
+    subcarriers
+        .iter()
+        .map(|&n| faer::Mat::from_fn(m, k, |i, j| pdp.frequency_response(&links[i * k + j], n_fft, n).conj()))
+        .collect()
+}

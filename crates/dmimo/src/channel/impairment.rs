@@ -69,7 +69,7 @@ impl Impairment {
 mod tests {
     use super::*;
     use crate::linalg::complex_gaussian;
-    use crate::precoding::{eval::null_leakage, linear::zf};
+    use crate::precoding::{eval::coherent_sum_ratio, linear::zf};
     use crate::rng::SeedTree;
     use crate::units::deg_to_rad;
 
@@ -82,12 +82,12 @@ mod tests {
         imp.ue_phase_rad = vec![1.0, -2.0];
         imp.ue_delay_s = vec![1e-7, 3e-7];
         let ht = imp.apply(h.as_ref(), 7, 312.5e3);
-        assert!(null_leakage(ht.as_ref(), v.as_ref(), 0, 1) < 1e-20);
+        assert!(coherent_sum_ratio(ht.as_ref(), v.as_ref(), 0, 1) < 1e-20);
         let theta = deg_to_rad(5.0);
         imp.ap_phase_rad = vec![theta, 0.0];
         let ht = imp.apply(h.as_ref(), 7, 312.5e3);
         for (k, j) in [(0, 1), (1, 0)] {
-            let l = null_leakage(ht.as_ref(), v.as_ref(), k, j);
+            let l = coherent_sum_ratio(ht.as_ref(), v.as_ref(), k, j);
             assert!((l - (1.0 - theta.cos())).abs() < 1e-12, "{l}");
         }
     }

@@ -29,12 +29,16 @@ pub fn sinr_linear(h: MatRef<'_, C64>, v: MatRef<'_, C64>, powers: &[f64], noise
         .collect()
 }
 
-/// Null leakage of stream j at user k (k ≠ j), relative to the power of the individual
-/// contributions: with c_i = conj(H_ik)·V_ij the part of AP i's signal for stream j that reaches
-/// user k, leakage = |Σ_i c_i|² / Σ_i |c_i|². A perfect null gives 0; two equal contributions with
-/// relative phase error θ give 1 − cos θ (notes/003 §1.8), the quantity the thesis plots in Fig. 3.5
-/// ("of the total transmitted power").
-pub fn null_leakage(h: MatRef<'_, C64>, v: MatRef<'_, C64>, k: usize, j: usize) -> f64 {
+/// How coherently the APs' contributions to stream j add up at user k: with c_i = conj(H_ik)·V_ij
+/// the part of AP i's signal for stream j that reaches user k, the ratio |Σ_i c_i|² / Σ_i |c_i|².
+///
+/// - For an unintended user (k ≠ j) it is the **null leakage** relative to the power of the
+///   individual contributions: a perfect null gives 0; two equal contributions with relative phase
+///   error θ give 1 − cos θ (notes/003 §1.8) — the thesis' Fig. 3.5 quantity ("of the total
+///   transmitted power").
+/// - For the intended user with equal contributions it is the **coherent beamforming gain** over
+///   an incoherent sum: M for perfect alignment, 1 + cos θ for two APs (3.01 dB at θ = 0).
+pub fn coherent_sum_ratio(h: MatRef<'_, C64>, v: MatRef<'_, C64>, k: usize, j: usize) -> f64 {
     let (mut sum, mut power) = (C64::default(), 0.0);
     for i in 0..h.nrows() {
         let c = h[(i, k)].conj() * v[(i, j)];
