@@ -95,8 +95,14 @@ impl Scenario {
     /// Resolves a scenario from its text (`path` names it in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let raw: ScenarioFile = toml::from_str(text)
-            .map_err(|e| ScenarioError { file: file.clone(), problem: Problem::Syntax(e.to_string().trim_end().to_string()) })?;
+        let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim_end().replace('\n', " ");
+            ScenarioError { file: file.clone(), problem: Problem::Syntax(match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            }) }
+        })?;
         let entry = experiments::find(&raw.experiment).ok_or_else(|| {
             ScenarioError::field(&file, "experiment", format!("unknown experiment `{}`; allowed: {}", raw.experiment, experiments::ids().join(", ")))
         })?;
@@ -213,7 +219,8 @@ mod tests {
     #[test]
     fn misspelled_top_level_field() {
         let e = parse("experiment = \"thesis.precoder-rates\"\nsed = 9\n").unwrap_err().to_string();
-        assert!(e.starts_with("s.toml:") && e.contains("unknown field `sed`") && e.contains("seed"), "{e}");
+        assert!(e.starts_with("s.toml: line 2: unknown field `sed`") && e.contains("seed"), "{e}");
+        assert_eq!(e.lines().count(), 1);
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl ExperimentConfig for Config {
     }
 
     fn quick() -> Self {
-        Config { drops: 12, ..Self::full() }
+        Config { drops: 40, ..Self::full() }
     }
 
     fn validate(&self) -> Result<(), FieldError> {
