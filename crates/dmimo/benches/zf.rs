@@ -2,8 +2,9 @@
 //! own factorization and solve of the same problem (Cholesky of HᴴH, then solve for Hᴴ: the
 //! pseudo-inverse by the normal equations). The aim: `dmimo_zf` within 2× of `faer_llt_solve`.
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dmimo::linalg::complex_gaussian;
+use std::hint::black_box;
 use dmimo::precoding::linear::zf;
 use dmimo::rng::SeedTree;
 use faer::linalg::solvers::Solve;
@@ -20,7 +21,7 @@ fn bench_zf(c: &mut Criterion) {
                 let h = black_box(h.as_ref());
                 let gram = h.adjoint() * h;
                 let llt = gram.llt(Side::Lower).unwrap();
-                llt.solve(h.adjoint())
+                llt.solve(h.adjoint().to_owned())
             })
         });
     }

@@ -2,7 +2,7 @@
 //!
 //! Channel convention (thesis eq. 2.2, used everywhere in dmimo): **y = Hᴴx + z**, where H is
 //! **M×K** (M transmit antennas, K single-antenna users) and column k is user k's channel. The
-//! physical coefficient from antenna i to user k is therefore conj(H[i,k]). Code that meets the
+//! physical coefficient from antenna i to user k is therefore `conj(H[i,k])`. Code that meets the
 //! transposed convention (K×M, y = Gx) converts at its boundary with [`from_rows_convention`].
 
 use crate::units::C64;

@@ -95,7 +95,7 @@ mod tests {
 
 /// An M×K multipath channel on OFDM subcarriers: every AP–user link draws its own Rayleigh taps
 /// from `pdp`, and `H(n)[i, k]` is the conjugate of link (i → k)'s frequency response on
-/// subcarrier `subcarriers[n]` (dmimo's y = Hᴴx convention: conj(H[i,k]) is the physical
+/// subcarrier `subcarriers[n]` (dmimo's y = Hᴴx convention: `conj(H[i,k])` is the physical
 /// coefficient). Returns one M×K matrix per subcarrier.
 pub fn mimo_ofdm_channel(
     m: usize,

@@ -50,7 +50,7 @@ impl FractionalDelay {
         FractionalDelay { taps, shift: whole as i64 - half_len as i64 }
     }
 
-    /// y[n] = Σ_i taps[i]·x[n − i − shift], zero outside `x`; same length as `x`.
+    /// `y[n] = Σ_i taps[i]·x[n − i − shift]`, zero outside `x`; same length as `x`.
     pub fn apply(&self, x: &[C64]) -> Vec<C64> {
         let len = x.len() as i64;
         (0..len)

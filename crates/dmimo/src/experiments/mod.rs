@@ -58,9 +58,13 @@ pub struct Outcome {
     pub figures: Vec<Figure>,
 }
 
-/// A failure while running (input errors are caught before, by [`ExperimentConfig::validate`]).
+/// A failure of [`run`].
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The configuration (with a scenario's overrides) is invalid.
+    #[error("invalid configuration: field `{}`: {}", .0.field, .0.message)]
+    Config(FieldError),
+    /// A numerical failure during the run (e.g. a singular channel).
     #[error("{0}")]
     Numerical(String),
 }
@@ -199,7 +203,7 @@ fn check_typed<C: ExperimentConfig>(size: Size, overrides: Option<&toml::Table>)
 }
 
 fn run_typed<C: ExperimentConfig>(entry: &Entry, req: &Request) -> Result<Report, RunError> {
-    let config: C = resolve(req.size, req.overrides).map_err(|e| RunError::Numerical(format!("invalid configuration: {} {}", e.field, e.message)))?;
+    let config: C = resolve(req.size, req.overrides).map_err(RunError::Config)?;
     let start = Instant::now();
     let ctx = Context { seeds: SeedTree::new(req.seed).child(entry.id), size: req.size, progress: req.progress };
     let outcome = config.run(&ctx)?;

@@ -33,9 +33,9 @@ pub enum Compare {
 pub enum Provenance {
     /// Stated in the source's text.
     Text,
-    /// Reconstructed from garbled source text (notes label [R]).
+    /// Reconstructed from garbled source text (notes label `[R]`).
     Reconstructed,
-    /// Derived by calculation from the source's model (notes label [D]).
+    /// Derived by calculation from the source's model (notes label `[D]`).
     Derived,
 }
 

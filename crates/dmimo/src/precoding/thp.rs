@@ -24,7 +24,7 @@ pub fn shaping_loss_bits() -> f64 {
     (std::f64::consts::PI * std::f64::consts::E / 6.0).log2()
 }
 
-/// [s] mod τ: s − τ(n + jm) with n, m the integers nearest Re(s)/τ, Im(s)/τ, so the result lies in
+/// `[s] mod τ` = s − τ(n + jm) with n, m the integers nearest Re(s)/τ, Im(s)/τ, so the result lies in
 /// the square [−τ/2, τ/2)².
 pub fn modulo(s: C64, tau: f64) -> C64 {
     let f = |x: f64| x - tau * (x / tau + 0.5).floor();
