@@ -4,18 +4,20 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dmimo::linalg::complex_gaussian;
-use std::hint::black_box;
 use dmimo::precoding::linear::zf;
 use dmimo::rng::SeedTree;
 use faer::linalg::solvers::Solve;
 use faer::Side;
+use std::hint::black_box;
 
 fn bench_zf(c: &mut Criterion) {
     let mut g = c.benchmark_group("zf_per_subcarrier");
     for (m, k) in [(4usize, 4usize), (16, 8), (64, 16)] {
         let h = complex_gaussian(m, k, &mut SeedTree::new(1).index(m as u64).rng());
         let label = format!("{m}x{k}");
-        g.bench_with_input(BenchmarkId::new("dmimo_zf", &label), &h, |b, h| b.iter(|| zf(black_box(h.as_ref())).unwrap()));
+        g.bench_with_input(BenchmarkId::new("dmimo_zf", &label), &h, |b, h| {
+            b.iter(|| zf(black_box(h.as_ref())).unwrap())
+        });
         g.bench_with_input(BenchmarkId::new("faer_llt_solve", &label), &h, |b, h| {
             b.iter(|| {
                 let h = black_box(h.as_ref());

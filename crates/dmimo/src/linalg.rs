@@ -43,7 +43,9 @@ pub fn gram(h: MatRef<'_, C64>) -> CMat {
 /// (HᴴH)⁻¹ through a Cholesky factorization.
 pub fn gram_inverse(h: MatRef<'_, C64>) -> Result<CMat, LinalgError> {
     let g = gram(h);
-    let llt = g.llt(Side::Lower).map_err(|_| LinalgError::SingularGram { k: h.ncols() })?;
+    let llt = g
+        .llt(Side::Lower)
+        .map_err(|_| LinalgError::SingularGram { k: h.ncols() })?;
     Ok(llt.inverse())
 }
 
@@ -101,7 +103,10 @@ pub fn from_rows_convention(g: MatRef<'_, C64>) -> CMat {
 
 /// Euclidean norm of column j.
 pub fn col_norm(a: MatRef<'_, C64>, j: usize) -> f64 {
-    (0..a.nrows()).map(|i| a[(i, j)].norm_sqr()).sum::<f64>().sqrt()
+    (0..a.nrows())
+        .map(|i| a[(i, j)].norm_sqr())
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Max-abs entry difference, for tests.
@@ -152,7 +157,12 @@ mod tests {
         let h = complex_gaussian(5, 4, &mut rng);
         let (q, r) = qr_positive(h.as_ref());
         assert!(max_abs_diff((&q * &r).as_ref(), h.as_ref()) < 1e-10);
-        assert!(max_abs_diff((q.adjoint() * &q).as_ref(), Mat::<C64>::identity(4, 4).as_ref()) < 1e-10);
+        assert!(
+            max_abs_diff(
+                (q.adjoint() * &q).as_ref(),
+                Mat::<C64>::identity(4, 4).as_ref()
+            ) < 1e-10
+        );
         for j in 0..4 {
             assert!(r[(j, j)].im == 0.0 && r[(j, j)].re > 0.0);
             for i in j + 1..4 {

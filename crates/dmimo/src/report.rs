@@ -90,8 +90,19 @@ impl Figure {
         }
     }
 
-    pub fn line(mut self, label: &str, origin: Origin, style: Style, points: Vec<(f64, f64)>) -> Self {
-        self.lines.push(Line { label: label.into(), points, origin, style });
+    pub fn line(
+        mut self,
+        label: &str,
+        origin: Origin,
+        style: Style,
+        points: Vec<(f64, f64)>,
+    ) -> Self {
+        self.lines.push(Line {
+            label: label.into(),
+            points,
+            origin,
+            style,
+        });
         self
     }
 

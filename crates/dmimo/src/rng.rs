@@ -39,15 +39,18 @@ fn mix(mut z: u64) -> u64 {
 
 /// FNV-1a over the label bytes (stable across Rust versions, unlike `std::hash`).
 fn hash_label(label: &str) -> u64 {
-    label
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    label.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl SeedTree {
     /// The root of a run's tree.
     pub fn new(master_seed: u64) -> Self {
-        SeedTree { seed: master_seed, path: mix(0) }
+        SeedTree {
+            seed: master_seed,
+            path: mix(0),
+        }
     }
 
     /// The master seed this tree descends from.
@@ -57,12 +60,18 @@ impl SeedTree {
 
     /// A child named by a stable label (`"noise"`, `"ap"`, `"snr-sweep"`).
     pub fn child(&self, label: &str) -> Self {
-        SeedTree { seed: self.seed, path: mix(self.path ^ mix(hash_label(label))) }
+        SeedTree {
+            seed: self.seed,
+            path: mix(self.path ^ mix(hash_label(label))),
+        }
     }
 
     /// A numbered child (drop `i`, node `i`, sweep point `i`).
     pub fn index(&self, i: u64) -> Self {
-        SeedTree { seed: self.seed, path: mix(self.path.rotate_left(17) ^ mix(i ^ 0x5851_f42d_4c95_7f2d)) }
+        SeedTree {
+            seed: self.seed,
+            path: mix(self.path.rotate_left(17) ^ mix(i ^ 0x5851_f42d_4c95_7f2d)),
+        }
     }
 
     /// A fresh generator for this node; calling it twice gives the same stream.

@@ -100,7 +100,10 @@ mod tests {
             let x = k as f64 * 0.37;
             let w = wrap_phase(x);
             assert!(w > -PI && w <= PI);
-            assert!(((x - w) / (2.0 * PI)).fract().abs() < 1e-9 || ((x - w) / (2.0 * PI)).fract().abs() > 1.0 - 1e-9);
+            assert!(
+                ((x - w) / (2.0 * PI)).fract().abs() < 1e-9
+                    || ((x - w) / (2.0 * PI)).fract().abs() > 1.0 - 1e-9
+            );
         }
         assert_eq!(wrap_phase(PI), PI);
         assert_eq!(wrap_phase(-PI), PI);

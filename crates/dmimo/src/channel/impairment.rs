@@ -32,7 +32,12 @@ pub struct Impairment {
 impl Impairment {
     /// No impairment for M APs and K clients.
     pub fn ideal(m: usize, k: usize) -> Self {
-        Impairment { ap_delay_s: vec![0.0; m], ap_phase_rad: vec![0.0; m], ue_delay_s: vec![0.0; k], ue_phase_rad: vec![0.0; k] }
+        Impairment {
+            ap_delay_s: vec![0.0; m],
+            ap_phase_rad: vec![0.0; m],
+            ue_delay_s: vec![0.0; k],
+            ue_phase_rad: vec![0.0; k],
+        }
     }
 
     /// Φ's diagonal on subcarrier `n` (index relative to DC) with spacing `spacing_hz`.
@@ -59,7 +64,10 @@ impl Impairment {
     /// If `h` is not M×K for this impairment's M and K.
     #[track_caller]
     pub fn apply(&self, h: MatRef<'_, C64>, n: i32, spacing_hz: f64) -> CMat {
-        assert!(h.nrows() == self.ap_phase_rad.len() && h.ncols() == self.ue_phase_rad.len(), "impairment: H must be M×K");
+        assert!(
+            h.nrows() == self.ap_phase_rad.len() && h.ncols() == self.ue_phase_rad.len(),
+            "impairment: H must be M×K"
+        );
         let (phi, psi) = (self.phi(n, spacing_hz), self.psi(n, spacing_hz));
         Mat::from_fn(h.nrows(), h.ncols(), |i, k| phi[i] * h[(i, k)] * psi[k])
     }

@@ -12,7 +12,11 @@ pub enum PathLoss {
     /// Friis free space: 20·log10(4π d f_c / c).
     FreeSpace { carrier_hz: f64 },
     /// d^−α power law: `ref_loss_db + 10 α log10(d / ref_distance_m)`.
-    PowerLaw { exponent: f64, ref_distance_m: f64, ref_loss_db: f64 },
+    PowerLaw {
+        exponent: f64,
+        ref_distance_m: f64,
+        ref_loss_db: f64,
+    },
     /// The three-slope model of Ngo et al. (2017, eq. 52) with the Hata–COST231 constant, used by the
     /// cooperative-ISAC paper (notes/002, eq. 60): with d in km,
     /// loss = L + 35 log10 d (d > d1); L + 15 log10 d1 + 20 log10 d (d0 < d ≤ d1);
@@ -21,27 +25,47 @@ pub enum PathLoss {
     /// WINNER-II B3 indoor hotspot (used by ACME, notes/004 §1.4):
     /// loss = A log10 d + B + C log10(f_c/5 GHz) + X. The LOS set is A = 13.9, B = 64.4, C = 20,
     /// X = 0 (no shadowing).
-    WinnerB3 { a: f64, b: f64, c: f64, x_db: f64, carrier_hz: f64 },
+    WinnerB3 {
+        a: f64,
+        b: f64,
+        c: f64,
+        x_db: f64,
+        carrier_hz: f64,
+    },
 }
 
 impl PathLoss {
     /// The three-slope model with the cooperative-ISAC paper's constants (L = 140.7 dB, 10 m, 50 m).
     pub fn three_slope_isac() -> Self {
-        PathLoss::ThreeSlope { l_db: 140.7, d0_m: 10.0, d1_m: 50.0 }
+        PathLoss::ThreeSlope {
+            l_db: 140.7,
+            d0_m: 10.0,
+            d1_m: 50.0,
+        }
     }
 
     /// WINNER-II B3 LOS at a carrier (ACME uses 2.4 GHz).
     pub fn winner_b3_los(carrier_hz: f64) -> Self {
-        PathLoss::WinnerB3 { a: 13.9, b: 64.4, c: 20.0, x_db: 0.0, carrier_hz }
+        PathLoss::WinnerB3 {
+            a: 13.9,
+            b: 64.4,
+            c: 20.0,
+            x_db: 0.0,
+            carrier_hz,
+        }
     }
 
     /// Loss in dB (positive) at distance `d_m` > 0.
     pub fn loss_db(&self, d_m: f64) -> f64 {
         match *self {
-            PathLoss::FreeSpace { carrier_hz } => 20.0 * (4.0 * PI * d_m * carrier_hz / SPEED_OF_LIGHT_M_PER_S).log10(),
-            PathLoss::PowerLaw { exponent, ref_distance_m, ref_loss_db } => {
-                ref_loss_db + 10.0 * exponent * (d_m / ref_distance_m).log10()
+            PathLoss::FreeSpace { carrier_hz } => {
+                20.0 * (4.0 * PI * d_m * carrier_hz / SPEED_OF_LIGHT_M_PER_S).log10()
             }
+            PathLoss::PowerLaw {
+                exponent,
+                ref_distance_m,
+                ref_loss_db,
+            } => ref_loss_db + 10.0 * exponent * (d_m / ref_distance_m).log10(),
             PathLoss::ThreeSlope { l_db, d0_m, d1_m } => {
                 let (d, d0, d1) = (d_m / 1e3, d0_m / 1e3, d1_m / 1e3);
                 if d > d1 {
@@ -52,7 +76,13 @@ impl PathLoss {
                     l_db + 15.0 * d1.log10() + 20.0 * d0.log10()
                 }
             }
-            PathLoss::WinnerB3 { a, b, c, x_db, carrier_hz } => a * d_m.log10() + b + c * (carrier_hz / 5e9).log10() + x_db,
+            PathLoss::WinnerB3 {
+                a,
+                b,
+                c,
+                x_db,
+                carrier_hz,
+            } => a * d_m.log10() + b + c * (carrier_hz / 5e9).log10() + x_db,
         }
     }
 
@@ -77,8 +107,22 @@ mod tests {
     fn three_slope_matches_the_isac_table() {
         // notes/002 A8: PL in dB (negative gains) at these distances
         let pl = PathLoss::three_slope_isac();
-        for (d, want) in [(5.0, -81.18), (10.0, -81.18), (20.0, -87.21), (50.0, -95.16), (100.0, -105.70), (200.0, -116.24), (300.0, -122.40), (500.0, -130.16), (1000.0, -140.70)] {
-            assert!((-pl.loss_db(d) - want).abs() < 0.01, "d = {d}: {} vs {want}", -pl.loss_db(d));
+        for (d, want) in [
+            (5.0, -81.18),
+            (10.0, -81.18),
+            (20.0, -87.21),
+            (50.0, -95.16),
+            (100.0, -105.70),
+            (200.0, -116.24),
+            (300.0, -122.40),
+            (500.0, -130.16),
+            (1000.0, -140.70),
+        ] {
+            assert!(
+                (-pl.loss_db(d) - want).abs() < 0.01,
+                "d = {d}: {} vs {want}",
+                -pl.loss_db(d)
+            );
         }
         assert!((hata_cost231_constant_db(1900.0, 15.0, 1.65) - 140.715).abs() < 1e-3);
     }
@@ -92,7 +136,11 @@ mod tests {
         let fs = PathLoss::FreeSpace { carrier_hz: 2.4e9 };
         assert!((fs.loss_db(1.0) - 40.05).abs() < 0.01);
         assert!((fs.loss_db(100.0) - fs.loss_db(10.0) - 20.0).abs() < 1e-9);
-        let pw = PathLoss::PowerLaw { exponent: 3.5, ref_distance_m: 1.0, ref_loss_db: 30.0 };
+        let pw = PathLoss::PowerLaw {
+            exponent: 3.5,
+            ref_distance_m: 1.0,
+            ref_loss_db: 30.0,
+        };
         assert!((pw.loss_db(10.0) - 65.0).abs() < 1e-9);
         assert!((pw.gain(10.0) - 10f64.powf(-6.5)).abs() < 1e-15);
     }

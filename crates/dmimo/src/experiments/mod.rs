@@ -106,8 +106,23 @@ impl std::fmt::Debug for Entry {
 
 impl Entry {
     /// Builds an entry for the configuration type `C`.
-    pub const fn new<C: ExperimentConfig>(id: &'static str, title: &'static str, source: &'static str, level: Level, targets_toml: &'static str) -> Self {
-        Entry { id, title, source, level, targets_toml, check: check_typed::<C>, config_toml: config_toml::<C>, run: run_typed::<C> }
+    pub const fn new<C: ExperimentConfig>(
+        id: &'static str,
+        title: &'static str,
+        source: &'static str,
+        level: Level,
+        targets_toml: &'static str,
+    ) -> Self {
+        Entry {
+            id,
+            title,
+            source,
+            level,
+            targets_toml,
+            check: check_typed::<C>,
+            config_toml: config_toml::<C>,
+            run: run_typed::<C>,
+        }
     }
 }
 
@@ -162,7 +177,10 @@ pub fn run(entry: &Entry, request: &Request) -> Result<Report, RunError> {
 
 /// The configuration of `C` at `size` with a scenario's overrides merged in (unknown fields are
 /// rejected by `C`'s `deny_unknown_fields`), validated.
-pub fn resolve<C: ExperimentConfig>(size: Size, overrides: Option<&toml::Table>) -> Result<C, FieldError> {
+pub fn resolve<C: ExperimentConfig>(
+    size: Size,
+    overrides: Option<&toml::Table>,
+) -> Result<C, FieldError> {
     let base = match size {
         Size::Full => C::full(),
         Size::Quick => C::quick(),
@@ -170,9 +188,12 @@ pub fn resolve<C: ExperimentConfig>(size: Size, overrides: Option<&toml::Table>)
     let config = match overrides {
         None => base,
         Some(ov) => {
-            let mut table = toml::Table::try_from(&base).expect("experiment configurations serialize to TOML tables");
+            let mut table = toml::Table::try_from(&base)
+                .expect("experiment configurations serialize to TOML tables");
             merge(&mut table, ov);
-            table.try_into::<C>().map_err(|e| FieldError::new("config", e.message().trim_end().to_string()))?
+            table
+                .try_into::<C>()
+                .map_err(|e| FieldError::new("config", e.message().trim_end().to_string()))?
         }
     };
     config.validate()?;
@@ -198,14 +219,21 @@ fn config_toml<C: ExperimentConfig>(size: Size) -> String {
     toml::to_string(&c).expect("experiment configurations serialize to TOML")
 }
 
-fn check_typed<C: ExperimentConfig>(size: Size, overrides: Option<&toml::Table>) -> Result<(), FieldError> {
+fn check_typed<C: ExperimentConfig>(
+    size: Size,
+    overrides: Option<&toml::Table>,
+) -> Result<(), FieldError> {
     resolve::<C>(size, overrides).map(|_| ())
 }
 
 fn run_typed<C: ExperimentConfig>(entry: &Entry, req: &Request) -> Result<Report, RunError> {
     let config: C = resolve(req.size, req.overrides).map_err(RunError::Config)?;
     let start = Instant::now();
-    let ctx = Context { seeds: SeedTree::new(req.seed).child(entry.id), size: req.size, progress: req.progress };
+    let ctx = Context {
+        seeds: SeedTree::new(req.seed).child(entry.id),
+        size: req.size,
+        progress: req.progress,
+    };
     let outcome = config.run(&ctx)?;
     let quick = req.size == Size::Quick;
     let targets = targets::evaluate(entry.id, entry.targets_toml, &outcome.metrics, quick);
@@ -228,7 +256,11 @@ fn run_typed<C: ExperimentConfig>(entry: &Entry, req: &Request) -> Result<Report
 
 /// Runs `f(i)` for i in 0..n on the rayon pool, advancing `progress` by one per item, and returns
 /// the results in index order (so a reduction over them is independent of the thread count).
-pub fn par_indexed<T: Send>(n: usize, progress: &dyn Progress, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+pub fn par_indexed<T: Send>(
+    n: usize,
+    progress: &dyn Progress,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
     use rayon::prelude::*;
     (0..n)
         .into_par_iter()

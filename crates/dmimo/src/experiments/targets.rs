@@ -79,16 +79,27 @@ pub struct TargetResult {
 /// # Panics
 /// If the built-in file is malformed (a unit test parses every one).
 pub fn parse(toml_text: &str) -> Vec<Target> {
-    toml::from_str::<TargetsFile>(toml_text).expect("built-in targets.toml is well-formed").target
+    toml::from_str::<TargetsFile>(toml_text)
+        .expect("built-in targets.toml is well-formed")
+        .target
 }
 
 /// Evaluates the targets of `experiment` against measured metrics.
-pub fn evaluate(experiment: &str, toml_text: &str, metrics: &Metrics, quick: bool) -> Vec<TargetResult> {
+pub fn evaluate(
+    experiment: &str,
+    toml_text: &str,
+    metrics: &Metrics,
+    quick: bool,
+) -> Vec<TargetResult> {
     parse(toml_text)
         .into_iter()
         .filter(|t| t.experiment == experiment)
         .map(|t| {
-            let tolerance = if quick { t.quick_tolerance.unwrap_or(t.tolerance) } else { t.tolerance };
+            let tolerance = if quick {
+                t.quick_tolerance.unwrap_or(t.tolerance)
+            } else {
+                t.tolerance
+            };
             let measured = metrics.get(&t.metric).copied().unwrap_or(f64::NAN);
             let pass = measured.is_finite()
                 && match t.compare {
@@ -114,7 +125,14 @@ pub fn evaluate(experiment: &str, toml_text: &str, metrics: &Metrics, quick: boo
                 note.push_str("; ");
                 note.push_str(n);
             }
-            TargetResult { metric: t.metric, paper: t.paper, measured, tolerance, pass, note }
+            TargetResult {
+                metric: t.metric,
+                paper: t.paper,
+                measured,
+                tolerance,
+                pass,
+                note,
+            }
         })
         .collect()
 }
@@ -127,9 +145,17 @@ mod tests {
     fn every_built_in_target_parses_and_names_a_registered_experiment() {
         for e in crate::experiments::all() {
             let ts = parse(e.targets_toml);
-            assert!(ts.iter().any(|t| t.experiment == e.id), "{} has no targets", e.id);
+            assert!(
+                ts.iter().any(|t| t.experiment == e.id),
+                "{} has no targets",
+                e.id
+            );
             for t in ts {
-                assert!(crate::experiments::find(&t.experiment).is_some(), "unknown experiment {}", t.experiment);
+                assert!(
+                    crate::experiments::find(&t.experiment).is_some(),
+                    "unknown experiment {}",
+                    t.experiment
+                );
                 assert!(t.tolerance >= 0.0 && t.quick_tolerance.unwrap_or(0.0) >= 0.0);
             }
         }
@@ -168,7 +194,10 @@ source = "s"
         m.insert("a".into(), 1.3);
         m.insert("b".into(), -31.0);
         let r = evaluate("x", text, &m, false);
-        assert_eq!(r.iter().map(|t| t.pass).collect::<Vec<_>>(), vec![false, true, false]);
+        assert_eq!(
+            r.iter().map(|t| t.pass).collect::<Vec<_>>(),
+            vec![false, true, false]
+        );
         assert!(r[2].note.contains("NOT MEASURED") && r[2].measured.is_nan());
         assert!(evaluate("x", text, &m, true)[0].pass);
     }

@@ -50,7 +50,10 @@ impl Cdf {
     pub fn points(&self, max_points: usize) -> Vec<(f64, f64)> {
         let n = self.sorted.len();
         let step = n.div_ceil(max_points.max(2)).max(1);
-        let mut pts: Vec<(f64, f64)> = (0..n).step_by(step).map(|i| (self.sorted[i], (i + 1) as f64 / n as f64)).collect();
+        let mut pts: Vec<(f64, f64)> = (0..n)
+            .step_by(step)
+            .map(|i| (self.sorted[i], (i + 1) as f64 / n as f64))
+            .collect();
         if pts.last().map(|p| p.1) != Some(1.0) {
             pts.push((self.sorted[n - 1], 1.0));
         }
@@ -86,7 +89,11 @@ pub fn mean_ci95(x: &[f64]) -> MeanCi {
     } else {
         f64::INFINITY
     };
-    MeanCi { mean, half_width_95, n }
+    MeanCi {
+        mean,
+        half_width_95,
+        n,
+    }
 }
 
 /// The SINR of received symbols `y` against the sent ones `u`, as measured from the spread of a
@@ -136,7 +143,10 @@ mod tests {
         let u: Vec<C64> = (0..20_000).map(|_| cn01(&mut rng)).collect();
         let g = C64::new(0.3, -0.8);
         let snr = 100.0;
-        let y: Vec<C64> = u.iter().map(|u| g * u + cn01(&mut rng) * (g.norm_sqr() / snr).sqrt()).collect();
+        let y: Vec<C64> = u
+            .iter()
+            .map(|u| g * u + cn01(&mut rng) * (g.norm_sqr() / snr).sqrt())
+            .collect();
         let s = constellation_sinr(&y, &u);
         assert!((s / snr - 1.0).abs() < 0.05, "{s}");
     }

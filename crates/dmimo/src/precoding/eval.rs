@@ -13,7 +13,12 @@ use faer::MatRef;
 /// # Panics
 /// On shape mismatches.
 #[track_caller]
-pub fn sinr_linear(h: MatRef<'_, C64>, v: MatRef<'_, C64>, powers: &[f64], noise_var: f64) -> Vec<f64> {
+pub fn sinr_linear(
+    h: MatRef<'_, C64>,
+    v: MatRef<'_, C64>,
+    powers: &[f64],
+    noise_var: f64,
+) -> Vec<f64> {
     assert!(h.nrows() == v.nrows() && powers.len() == v.ncols() && h.ncols() <= v.ncols());
     let g = h.adjoint() * v;
     (0..h.ncols())

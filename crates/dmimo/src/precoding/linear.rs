@@ -42,13 +42,18 @@ pub fn zf(h: MatRef<'_, C64>) -> Result<Zf, LinalgError> {
 /// Regularized ZF: V ∝ H (HᴴH + αI)⁻¹ with unit-norm columns. α = K·N0/P is the MMSE-optimal
 /// choice for equal power; α → 0 gives ZF and α → ∞ gives MR.
 pub fn rzf(h: MatRef<'_, C64>, alpha: f64) -> Result<CMat, LinalgError> {
-    assert!(alpha >= 0.0 && alpha.is_finite(), "rzf: alpha must be finite and ≥ 0");
+    assert!(
+        alpha >= 0.0 && alpha.is_finite(),
+        "rzf: alpha must be finite and ≥ 0"
+    );
     let k = h.ncols();
     let mut g = gram(h);
     for j in 0..k {
         g[(j, j)] += C64::new(alpha, 0.0);
     }
-    let llt = g.llt(Side::Lower).map_err(|_| LinalgError::SingularGram { k })?;
+    let llt = g
+        .llt(Side::Lower)
+        .map_err(|_| LinalgError::SingularGram { k })?;
     let mut v = h * llt.inverse();
     normalize_columns(&mut v);
     Ok(v)
@@ -115,6 +120,9 @@ mod tests {
     fn zf_reports_singular_channels() {
         let a = complex_gaussian(4, 1, &mut SeedTree::new(7).rng());
         let h = Mat::from_fn(4, 2, |i, _| a[(i, 0)]);
-        assert_eq!(zf(h.as_ref()).unwrap_err(), LinalgError::SingularGram { k: 2 });
+        assert_eq!(
+            zf(h.as_ref()).unwrap_err(),
+            LinalgError::SingularGram { k: 2 }
+        );
     }
 }

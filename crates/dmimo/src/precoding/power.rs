@@ -8,7 +8,10 @@
 /// If `total_power` is negative or not finite, or a gain is NaN.
 #[track_caller]
 pub fn water_fill(gains: &[f64], total_power: f64) -> Vec<f64> {
-    assert!(total_power >= 0.0 && total_power.is_finite(), "water_fill: total_power must be finite and ≥ 0");
+    assert!(
+        total_power >= 0.0 && total_power.is_finite(),
+        "water_fill: total_power must be finite and ≥ 0"
+    );
     assert!(gains.iter().all(|g| !g.is_nan()), "water_fill: NaN gain");
     let mut order: Vec<usize> = (0..gains.len()).filter(|&k| gains[k] > 0.0).collect();
     // strongest first: inverse gains ascending

@@ -54,7 +54,9 @@ impl Thp {
 
     /// |L_kk|²: the gain of stream k after interference pre-cancellation.
     pub fn gains(&self) -> Vec<f64> {
-        (0..self.l.nrows()).map(|k| self.l[(k, k)].norm_sqr()).collect()
+        (0..self.l.nrows())
+            .map(|k| self.l[(k, k)].norm_sqr())
+            .collect()
     }
 
     /// Precodes one symbol vector: `u` (K data symbols inside the modulo square), `powers` q_k;
@@ -90,7 +92,9 @@ impl Thp {
 /// The THP rate Σ_k [log2(1 + sinr_k) − log2(πe/6)]⁺ (eq. 2.10) for per-stream SINRs.
 pub fn thp_rate_bps_per_hz(sinr: &[f64]) -> f64 {
     let loss = shaping_loss_bits();
-    sinr.iter().map(|s| ((1.0 + s).log2() - loss).max(0.0)).sum()
+    sinr.iter()
+        .map(|s| ((1.0 + s).log2() - loss).max(0.0))
+        .sum()
 }
 
 #[cfg(test)]
@@ -104,7 +108,10 @@ mod tests {
     #[test]
     fn shaping_loss_value() {
         assert!((shaping_loss_bits() - 0.509229).abs() < 1e-6);
-        assert!((10.0 * (std::f64::consts::PI * std::f64::consts::E / 6.0).log10() - 1.533).abs() < 1e-3);
+        assert!(
+            (10.0 * (std::f64::consts::PI * std::f64::consts::E / 6.0).log10() - 1.533).abs()
+                < 1e-3
+        );
     }
 
     proptest! {
@@ -135,7 +142,9 @@ mod tests {
             let mut x = vec![C64::default(); m];
             for _ in 0..50 {
                 let u: Vec<C64> = (0..k)
-                    .map(|_| C64::new(rng.random_range(-0.49..0.49), rng.random_range(-0.49..0.49)) * TAU)
+                    .map(|_| {
+                        C64::new(rng.random_range(-0.49..0.49), rng.random_range(-0.49..0.49)) * TAU
+                    })
                     .collect();
                 thp.precode(&u, &powers, &mut u_hat, &mut x);
                 for j in 0..k {

@@ -36,7 +36,12 @@ pub struct OscillatorParams {
 impl OscillatorParams {
     /// An ideal oscillator with only a static offset.
     pub fn static_offset(offset_hz: f64) -> Self {
-        OscillatorParams { offset_hz, freq_walk_hz2_per_s: 0.0, phase_noise_rad2_per_s: 0.0, initial_phase_rad: 0.0 }
+        OscillatorParams {
+            offset_hz,
+            freq_walk_hz2_per_s: 0.0,
+            phase_noise_rad2_per_s: 0.0,
+            initial_phase_rad: 0.0,
+        }
     }
 }
 
@@ -55,7 +60,11 @@ impl OscillatorSpec {
     /// Draws one oscillator: offset uniform in ±max_offset_ppm·f_c, initial phase uniform in [0, 2π).
     pub fn draw(&self, carrier_hz: f64, rng: &mut SimRng) -> OscillatorParams {
         let max = ppm_to_hz(self.max_offset_ppm, carrier_hz);
-        let offset_hz = if max > 0.0 { rng.random_range(-max..=max) } else { 0.0 };
+        let offset_hz = if max > 0.0 {
+            rng.random_range(-max..=max)
+        } else {
+            0.0
+        };
         OscillatorParams {
             offset_hz,
             freq_walk_hz2_per_s: self.freq_walk_hz2_per_s,
@@ -81,7 +90,13 @@ pub struct Oscillator {
 impl Oscillator {
     /// An oscillator at t = 0.
     pub fn new(params: OscillatorParams) -> Self {
-        Oscillator { params, t_s: 0.0, phase_rad: params.initial_phase_rad, walk_hz: 0.0, noise_rad: 0.0 }
+        Oscillator {
+            params,
+            t_s: 0.0,
+            phase_rad: params.initial_phase_rad,
+            walk_hz: 0.0,
+            noise_rad: 0.0,
+        }
     }
 
     /// Its parameters.
@@ -133,7 +148,12 @@ impl Oscillator {
     /// If `t_s` is earlier than the current time.
     #[track_caller]
     pub fn advance_to(&mut self, t_s: f64, rng: &mut SimRng) {
-        assert!(t_s >= self.t_s, "oscillator time runs forward: {} → {}", self.t_s, t_s);
+        assert!(
+            t_s >= self.t_s,
+            "oscillator time runs forward: {} → {}",
+            self.t_s,
+            t_s
+        );
         self.advance(t_s - self.t_s, rng);
     }
 }
@@ -185,7 +205,10 @@ mod tests {
 
     #[test]
     fn static_offset_gives_a_linear_phase() {
-        let mut o = Oscillator::new(OscillatorParams { initial_phase_rad: 0.3, ..OscillatorParams::static_offset(3750.0) });
+        let mut o = Oscillator::new(OscillatorParams {
+            initial_phase_rad: 0.3,
+            ..OscillatorParams::static_offset(3750.0)
+        });
         let mut rng = SeedTree::new(1).rng();
         o.advance_to(1e-3, &mut rng);
         assert!((o.phase_rad() - (0.3 + 2.0 * PI * 3.75)).abs() < 1e-9);
@@ -201,7 +224,10 @@ mod tests {
         let mut samples = vec![Vec::with_capacity(n); times.len()];
         for i in 0..n {
             let mut rng = SeedTree::new(2).index(i as u64).rng();
-            let mut o = Oscillator::new(OscillatorParams { phase_noise_rad2_per_s: c, ..OscillatorParams::static_offset(0.0) });
+            let mut o = Oscillator::new(OscillatorParams {
+                phase_noise_rad2_per_s: c,
+                ..OscillatorParams::static_offset(0.0)
+            });
             for (s, &t) in samples.iter_mut().zip(&times) {
                 // uneven steps: the exact discretization must not care
                 while o.time_s() < t - 1e-12 {
@@ -212,7 +238,10 @@ mod tests {
         }
         for (s, &t) in samples.iter().zip(&times) {
             let ratio = variance(s) / (c * t);
-            assert!((ratio - 1.0).abs() < var_tolerance(n), "t = {t}: Var/(c t) = {ratio}");
+            assert!(
+                (ratio - 1.0).abs() < var_tolerance(n),
+                "t = {t}: Var/(c t) = {ratio}"
+            );
         }
     }
 
@@ -225,7 +254,10 @@ mod tests {
         let (mut f, mut ph) = (Vec::new(), Vec::new());
         for i in 0..n {
             let mut rng = SeedTree::new(3).index(i as u64).rng();
-            let mut o = Oscillator::new(OscillatorParams { freq_walk_hz2_per_s: q, ..OscillatorParams::static_offset(0.0) });
+            let mut o = Oscillator::new(OscillatorParams {
+                freq_walk_hz2_per_s: q,
+                ..OscillatorParams::static_offset(0.0)
+            });
             for _ in 0..7 {
                 o.advance(t / 7.0, &mut rng);
             }
@@ -241,7 +273,11 @@ mod tests {
     #[test]
     fn holdover_residual_grows_with_the_frequency_error() {
         let mut o = Oscillator::new(OscillatorParams::static_offset(1000.0));
-        let corr = PhaseCorrection { phase_rad: 0.0, freq_hz: 990.0, t_ref_s: 0.0 };
+        let corr = PhaseCorrection {
+            phase_rad: 0.0,
+            freq_hz: 990.0,
+            t_ref_s: 0.0,
+        };
         let mut rng = SeedTree::new(4).rng();
         o.advance_to(1e-3, &mut rng);
         assert!((corr.residual_rad(&o) - 2.0 * PI * 10.0 * 1e-3).abs() < 1e-9);
@@ -252,7 +288,11 @@ mod tests {
 
     #[test]
     fn spec_draws_within_bounds() {
-        let spec = OscillatorSpec { max_offset_ppm: 1.5, freq_walk_hz2_per_s: 0.0, linewidth_hz: 1.0 };
+        let spec = OscillatorSpec {
+            max_offset_ppm: 1.5,
+            freq_walk_hz2_per_s: 0.0,
+            linewidth_hz: 1.0,
+        };
         for i in 0..200 {
             let p = spec.draw(2.4e9, &mut SeedTree::new(5).index(i).rng());
             assert!(p.offset_hz.abs() <= 3600.0 && (0.0..2.0 * PI).contains(&p.initial_phase_rad));

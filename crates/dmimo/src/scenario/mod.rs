@@ -39,7 +39,13 @@ pub enum Problem {
 
 impl ScenarioError {
     pub fn field(file: &str, field: &str, message: impl Into<String>) -> Self {
-        ScenarioError { file: file.into(), problem: Problem::Field { field: field.into(), message: message.into() } }
+        ScenarioError {
+            file: file.into(),
+            problem: Problem::Field {
+                field: field.into(),
+                message: message.into(),
+            },
+        }
     }
 }
 
@@ -87,8 +93,10 @@ impl Scenario {
     /// Reads and resolves a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError { file: file.clone(), problem: Problem::Unreadable(e.to_string()) })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            problem: Problem::Unreadable(e.to_string()),
+        })?;
         Self::parse(&text, path)
     }
 
@@ -96,15 +104,28 @@ impl Scenario {
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
         let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let msg = e.message().trim_end().replace('\n', " ");
-            ScenarioError { file: file.clone(), problem: Problem::Syntax(match line {
-                Some(l) => format!("line {l}: {msg}"),
-                None => msg,
-            }) }
+            ScenarioError {
+                file: file.clone(),
+                problem: Problem::Syntax(match line {
+                    Some(l) => format!("line {l}: {msg}"),
+                    None => msg,
+                }),
+            }
         })?;
         let entry = experiments::find(&raw.experiment).ok_or_else(|| {
-            ScenarioError::field(&file, "experiment", format!("unknown experiment `{}`; allowed: {}", raw.experiment, experiments::ids().join(", ")))
+            ScenarioError::field(
+                &file,
+                "experiment",
+                format!(
+                    "unknown experiment `{}`; allowed: {}",
+                    raw.experiment,
+                    experiments::ids().join(", ")
+                ),
+            )
         })?;
         let scenario = Scenario {
             path: path.to_path_buf(),
@@ -120,7 +141,8 @@ impl Scenario {
 
     /// Resolves the experiment's configuration with the overrides, without running anything.
     pub fn check(&self) -> Result<(), ScenarioError> {
-        (self.entry.check)(self.size, self.overrides.as_ref()).map_err(|e| e.in_file(&self.path.display().to_string()))
+        (self.entry.check)(self.size, self.overrides.as_ref())
+            .map_err(|e| e.in_file(&self.path.display().to_string()))
     }
 }
 
@@ -139,7 +161,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn in_file(self, file: &str) -> ScenarioError {
@@ -157,18 +182,42 @@ impl Check<'_> {
     }
 
     /// `lo ≤ value ≤ hi` and finite.
-    pub fn range(&self, field: &str, value: f64, lo: f64, hi: f64, unit: &str) -> Result<(), FieldError> {
+    pub fn range(
+        &self,
+        field: &str,
+        value: f64,
+        lo: f64,
+        hi: f64,
+        unit: &str,
+    ) -> Result<(), FieldError> {
         if value.is_finite() && value >= lo && value <= hi {
             Ok(())
         } else {
-            Err(FieldError::new(self.name(field), format!("got {value}; allowed: a finite number from {lo} to {hi}{}", unit_suffix(unit))))
+            Err(FieldError::new(
+                self.name(field),
+                format!(
+                    "got {value}; allowed: a finite number from {lo} to {hi}{}",
+                    unit_suffix(unit)
+                ),
+            ))
         }
     }
 
     /// Every element within the range, and at least `min_len` elements.
-    pub fn each(&self, field: &str, values: &[f64], min_len: usize, lo: f64, hi: f64, unit: &str) -> Result<(), FieldError> {
+    pub fn each(
+        &self,
+        field: &str,
+        values: &[f64],
+        min_len: usize,
+        lo: f64,
+        hi: f64,
+        unit: &str,
+    ) -> Result<(), FieldError> {
         if values.len() < min_len {
-            return Err(FieldError::new(self.name(field), format!("has {} values; allowed: at least {min_len}", values.len())));
+            return Err(FieldError::new(
+                self.name(field),
+                format!("has {} values; allowed: at least {min_len}", values.len()),
+            ));
         }
         for (i, v) in values.iter().enumerate() {
             self.range(&format!("{field}[{i}]"), *v, lo, hi, unit)?;
@@ -180,7 +229,16 @@ impl Check<'_> {
     pub fn increasing(&self, field: &str, values: &[f64]) -> Result<(), FieldError> {
         match values.windows(2).position(|w| w[1] <= w[0]) {
             None => Ok(()),
-            Some(i) => Err(FieldError::new(self.name(field), format!("values must increase; [{}] = {} is not above [{}] = {}", i + 1, values[i + 1], i, values[i]))),
+            Some(i) => Err(FieldError::new(
+                self.name(field),
+                format!(
+                    "values must increase; [{}] = {} is not above [{}] = {}",
+                    i + 1,
+                    values[i + 1],
+                    i,
+                    values[i]
+                ),
+            )),
         }
     }
 
@@ -189,7 +247,10 @@ impl Check<'_> {
         if (lo..=hi).contains(&value) {
             Ok(())
         } else {
-            Err(FieldError::new(self.name(field), format!("got {value}; allowed: an integer from {lo} to {hi}")))
+            Err(FieldError::new(
+                self.name(field),
+                format!("got {value}; allowed: an integer from {lo} to {hi}"),
+            ))
         }
     }
 }
@@ -213,39 +274,72 @@ mod tests {
     #[test]
     fn a_valid_scenario_resolves() {
         let s = parse("experiment = \"thesis.precoder-rates\"\nseed = 9\nsize = \"quick\"\n[config]\nrealizations = 10\n").unwrap();
-        assert_eq!((s.entry.id, s.seed, s.size), ("thesis.precoder-rates", 9, Size::Quick));
+        assert_eq!(
+            (s.entry.id, s.seed, s.size),
+            ("thesis.precoder-rates", 9, Size::Quick)
+        );
     }
 
     #[test]
     fn misspelled_top_level_field() {
-        let e = parse("experiment = \"thesis.precoder-rates\"\nsed = 9\n").unwrap_err().to_string();
-        assert!(e.starts_with("s.toml: line 2: unknown field `sed`") && e.contains("seed"), "{e}");
+        let e = parse("experiment = \"thesis.precoder-rates\"\nsed = 9\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.toml: line 2: unknown field `sed`") && e.contains("seed"),
+            "{e}"
+        );
         assert_eq!(e.lines().count(), 1);
     }
 
     #[test]
     fn misspelled_config_field() {
-        let e = parse("experiment = \"thesis.precoder-rates\"\n[config]\nsnr_dbb = [1.0]\n").unwrap_err().to_string();
-        assert!(e.contains("unknown field `snr_dbb`") && e.contains("snr_db"), "{e}");
+        let e = parse("experiment = \"thesis.precoder-rates\"\n[config]\nsnr_dbb = [1.0]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown field `snr_dbb`") && e.contains("snr_db"),
+            "{e}"
+        );
     }
 
     #[test]
     fn out_of_range_and_nan() {
-        let e = parse("experiment = \"thesis.precoder-rates\"\n[config]\nsnr_db = [0.0, nan]\n").unwrap_err().to_string();
-        assert!(e.contains("config.snr_db[1]") && e.contains("NaN") && e.contains("allowed"), "{e}");
-        let e = parse("experiment = \"thesis.precoder-rates\"\n[config]\nrealizations = 0\n").unwrap_err().to_string();
-        assert!(e.contains("config.realizations") && e.contains("allowed"), "{e}");
+        let e = parse("experiment = \"thesis.precoder-rates\"\n[config]\nsnr_db = [0.0, nan]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("config.snr_db[1]") && e.contains("NaN") && e.contains("allowed"),
+            "{e}"
+        );
+        let e = parse("experiment = \"thesis.precoder-rates\"\n[config]\nrealizations = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("config.realizations") && e.contains("allowed"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_experiment_lists_the_allowed_ids() {
-        let e = parse("experiment = \"thesis.nope\"\n").unwrap_err().to_string();
-        assert!(e.contains("field `experiment`") && e.contains("thesis.null-leakage"), "{e}");
+        let e = parse("experiment = \"thesis.nope\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("field `experiment`") && e.contains("thesis.null-leakage"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_file() {
-        let e = Scenario::load(Path::new("/nonexistent/x.toml")).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/x.toml") && e.contains("cannot read"), "{e}");
+        let e = Scenario::load(Path::new("/nonexistent/x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/x.toml") && e.contains("cannot read"),
+            "{e}"
+        );
     }
 }

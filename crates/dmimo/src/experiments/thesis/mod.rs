@@ -33,4 +33,3 @@ pub static ENTRIES: &[Entry] = &[
         TARGETS,
     ),
 ];
-

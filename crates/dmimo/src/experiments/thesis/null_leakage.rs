@@ -49,11 +49,21 @@ const BF_CHUNK: usize = 10_000;
 
 impl ExperimentConfig for Config {
     fn full() -> Self {
-        Config { theta_deg: THETA_DEG.to_vec(), sigma_deg: SIGMA_DEG.to_vec(), drops: 200, pdp_taps: 4, bf_trials: 1_000_000 }
+        Config {
+            theta_deg: THETA_DEG.to_vec(),
+            sigma_deg: SIGMA_DEG.to_vec(),
+            drops: 200,
+            pdp_taps: 4,
+            bf_trials: 1_000_000,
+        }
     }
 
     fn quick() -> Self {
-        Config { drops: 20, bf_trials: 100_000, ..Self::full() }
+        Config {
+            drops: 20,
+            bf_trials: 100_000,
+            ..Self::full()
+        }
     }
 
     fn validate(&self) -> Result<(), FieldError> {
@@ -77,7 +87,10 @@ impl ExperimentConfig for Config {
             let mut rng = channel_seeds.index(d as u64).rng();
             let hs = mimo_ofdm_channel(2, 2, &pdp, num.n_fft, &num.used, &mut rng);
             let common_phase: f64 = rng.random_range(0.0..std::f64::consts::TAU);
-            let zfs: Vec<_> = hs.iter().map(|h| zf(h.as_ref())).collect::<Result<_, _>>()?;
+            let zfs: Vec<_> = hs
+                .iter()
+                .map(|h| zf(h.as_ref()))
+                .collect::<Result<_, _>>()?;
             Ok::<_, crate::linalg::LinalgError>(
                 self.theta_deg
                     .iter()
@@ -87,7 +100,8 @@ impl ExperimentConfig for Config {
                         let mut sum = 0.0;
                         for ((h, z), &n) in hs.iter().zip(&zfs).zip(&num.used) {
                             let ht = imp.apply(h.as_ref(), n, num.subcarrier_spacing_hz());
-                            sum += coherent_sum_ratio(ht.as_ref(), z.v.as_ref(), 0, 1) + coherent_sum_ratio(ht.as_ref(), z.v.as_ref(), 1, 0);
+                            sum += coherent_sum_ratio(ht.as_ref(), z.v.as_ref(), 0, 1)
+                                + coherent_sum_ratio(ht.as_ref(), z.v.as_ref(), 1, 0);
                         }
                         sum / (2 * hs.len()) as f64
                     })
@@ -102,25 +116,52 @@ impl ExperimentConfig for Config {
         for (ti, &t) in self.theta_deg.iter().enumerate() {
             let mean = per_drop.iter().map(|d| d[ti]).sum::<f64>() / self.drops as f64;
             let th = 1.0 - deg_to_rad(t).cos();
-            out.metrics.insert(key("leakage_db_theta", t, "deg"), lin_to_db(mean));
+            out.metrics
+                .insert(key("leakage_db_theta", t, "deg"), lin_to_db(mean));
             leak_rows.push(vec![t, lin_to_db(mean), lin_to_db(th)]);
             measured.push((t, lin_to_db(mean)));
         }
-        out.tables.push(Table { name: "null_leakage".into(), columns: vec!["theta_deg".into(), "leakage_db".into(), "theory_1_minus_cos_db".into()], rows: leak_rows });
-        let fine: Vec<(f64, f64)> = (1..=200).map(|i| {
-            let t = 0.1 * i as f64;
-            (t, lin_to_db(1.0 - deg_to_rad(t).cos()))
-        }).collect();
+        out.tables.push(Table {
+            name: "null_leakage".into(),
+            columns: vec![
+                "theta_deg".into(),
+                "leakage_db".into(),
+                "theory_1_minus_cos_db".into(),
+            ],
+            rows: leak_rows,
+        });
+        let fine: Vec<(f64, f64)> = (1..=200)
+            .map(|i| {
+                let t = 0.1 * i as f64;
+                (t, lin_to_db(1.0 - deg_to_rad(t).cos()))
+            })
+            .collect();
         out.figures.push(
-            Figure::new("null_leakage", "Two-AP ZF null leakage vs relative phase error", "relative phase error θ (degrees)", "null leakage (dB of the contributions' power)")
-                .line("dmimo (ZF on 2×2 multipath, 52 subcarriers)", Origin::Measured, Style::Markers, measured)
-                .line("1 − cos θ", Origin::Theory, Style::Line, fine)
-                .line("notes/003 §1.8 values", Origin::Paper, Style::Markers, vec![(1.0, -38.2), (2.37, -30.7), (5.0, -24.2), (10.0, -18.2)]),
+            Figure::new(
+                "null_leakage",
+                "Two-AP ZF null leakage vs relative phase error",
+                "relative phase error θ (degrees)",
+                "null leakage (dB of the contributions' power)",
+            )
+            .line(
+                "dmimo (ZF on 2×2 multipath, 52 subcarriers)",
+                Origin::Measured,
+                Style::Markers,
+                measured,
+            )
+            .line("1 − cos θ", Origin::Theory, Style::Line, fine)
+            .line(
+                "notes/003 §1.8 values",
+                Origin::Paper,
+                Style::Markers,
+                vec![(1.0, -38.2), (2.37, -30.7), (5.0, -24.2), (10.0, -18.2)],
+            ),
         );
 
         // --- coherent beamforming gain vs σ
         let chunks = self.bf_trials.div_ceil(BF_CHUNK);
-        ctx.progress.begin("beamforming gain", (chunks * self.sigma_deg.len()) as u64);
+        ctx.progress
+            .begin("beamforming gain", (chunks * self.sigma_deg.len()) as u64);
         let bf_seeds = ctx.seeds.child("bf");
         let mut bf_rows = Vec::new();
         let (mut bf_meas, mut bf_theory) = (Vec::new(), Vec::new());
@@ -145,17 +186,41 @@ impl ExperimentConfig for Config {
             });
             let gain = sums.iter().sum::<f64>() / self.bf_trials as f64;
             let th = 1.0 + (-deg_to_rad(sigma).powi(2) / 2.0).exp();
-            out.metrics.insert(key("bf_gain_db_sigma", sigma, "deg"), lin_to_db(gain));
+            out.metrics
+                .insert(key("bf_gain_db_sigma", sigma, "deg"), lin_to_db(gain));
             bf_rows.push(vec![sigma, lin_to_db(gain), lin_to_db(th)]);
             bf_meas.push((sigma, lin_to_db(gain)));
             bf_theory.push((sigma, lin_to_db(th)));
         }
-        out.tables.push(Table { name: "bf_gain".into(), columns: vec!["sigma_deg".into(), "gain_db".into(), "theory_1_plus_exp_db".into()], rows: bf_rows });
+        out.tables.push(Table {
+            name: "bf_gain".into(),
+            columns: vec![
+                "sigma_deg".into(),
+                "gain_db".into(),
+                "theory_1_plus_exp_db".into(),
+            ],
+            rows: bf_rows,
+        });
         out.figures.push(
-            Figure::new("bf_gain", "Two-AP coherent beamforming gain vs Gaussian phase error", "phase-error std σ (degrees)", "gain over incoherent sum (dB)")
-                .line("dmimo (Monte Carlo)", Origin::Measured, Style::Markers, bf_meas)
-                .line("1 + exp(−σ²/2)", Origin::Theory, Style::Line, bf_theory)
-                .line("thesis: 3.01 dB ideal; 3.008 dB at 2.37° (notes/003 §1.8)", Origin::Paper, Style::Markers, vec![(0.0, 3.01), (2.37, 3.008)]),
+            Figure::new(
+                "bf_gain",
+                "Two-AP coherent beamforming gain vs Gaussian phase error",
+                "phase-error std σ (degrees)",
+                "gain over incoherent sum (dB)",
+            )
+            .line(
+                "dmimo (Monte Carlo)",
+                Origin::Measured,
+                Style::Markers,
+                bf_meas,
+            )
+            .line("1 + exp(−σ²/2)", Origin::Theory, Style::Line, bf_theory)
+            .line(
+                "thesis: 3.01 dB ideal; 3.008 dB at 2.37° (notes/003 §1.8)",
+                Origin::Paper,
+                Style::Markers,
+                vec![(0.0, 3.01), (2.37, 3.008)],
+            ),
         );
         Ok(out)
     }

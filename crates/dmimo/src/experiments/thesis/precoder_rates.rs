@@ -55,7 +55,11 @@ impl ExperimentConfig for Config {
     }
 
     fn quick() -> Self {
-        Config { realizations: 400, thp_symbols: 256, ..Self::full() }
+        Config {
+            realizations: 400,
+            thp_symbols: 256,
+            ..Self::full()
+        }
     }
 
     fn validate(&self) -> Result<(), FieldError> {
@@ -66,58 +70,107 @@ impl ExperimentConfig for Config {
         c.increasing("snr_db", &self.snr_db)?;
         c.count("realizations", self.realizations, 1, 10_000_000)?;
         c.count("thp_symbols", self.thp_symbols, 2, 1_000_000)?;
-        c.range("thp_compare_min_sinr_db", self.thp_compare_min_sinr_db, -10.0, 60.0, "dB")
+        c.range(
+            "thp_compare_min_sinr_db",
+            self.thp_compare_min_sinr_db,
+            -10.0,
+            60.0,
+            "dB",
+        )
     }
 
     fn run(&self, ctx: &Context) -> Result<Outcome, RunError> {
         let (m, k, n_snr) = (self.aps, self.users, self.snr_db.len());
         let min_sinr = db_to_lin(self.thp_compare_min_sinr_db);
-        ctx.progress.begin("channel draws", self.realizations as u64);
-        let draws = par_indexed(self.realizations, ctx.progress, |r| -> Result<Vec<Rates>, RunError> {
-            let seeds = ctx.seeds.child("draw").index(r as u64);
-            let h = complex_gaussian(m, k, &mut seeds.child("channel").rng());
-            let v_mr = mr(h.as_ref());
-            let zf = zf(h.as_ref()).map_err(|e| RunError::Numerical(e.to_string()))?;
-            let thp = Thp::new(h.as_ref());
-            let g = thp.gains();
-            self.snr_db
-                .iter()
-                .enumerate()
-                .map(|(si, &snr_db)| {
-                    let p = db_to_lin(snr_db);
-                    let mr_rate = sinr_linear(h.as_ref(), v_mr.as_ref(), &equal_power(k, p), 1.0).iter().map(|s| (1.0 + s).log2()).sum();
-                    let q_zf = water_fill(&zf.lambda, p);
-                    let zf_rate = sinr_linear(h.as_ref(), zf.v.as_ref(), &q_zf, 1.0).iter().map(|s| (1.0 + s).log2()).sum();
-                    let q = water_fill(&g, p);
-                    let zfdp_rate = g.iter().zip(&q).map(|(g, q)| (1.0 + g * q).log2()).sum();
-                    let measured = simulate_thp(&thp, &h, &q, self.thp_symbols, &mut seeds.child("thp").index(si as u64).rng());
-                    let deviations = (0..k)
-                        .filter(|&i| q[i] > 0.0 && g[i] * q[i] >= min_sinr)
-                        .map(|i| lin_to_db(measured[i] / (g[i] * q[i])))
-                        .collect();
-                    let active: Vec<f64> = (0..k).filter(|&i| q[i] > 0.0).map(|i| measured[i]).collect();
-                    Ok(Rates { mr: mr_rate, zf: zf_rate, zfdp: zfdp_rate, thp: thp_rate_bps_per_hz(&active), thp_deviation_db: deviations })
-                })
-                .collect()
-        });
+        ctx.progress
+            .begin("channel draws", self.realizations as u64);
+        let draws = par_indexed(
+            self.realizations,
+            ctx.progress,
+            |r| -> Result<Vec<Rates>, RunError> {
+                let seeds = ctx.seeds.child("draw").index(r as u64);
+                let h = complex_gaussian(m, k, &mut seeds.child("channel").rng());
+                let v_mr = mr(h.as_ref());
+                let zf = zf(h.as_ref()).map_err(|e| RunError::Numerical(e.to_string()))?;
+                let thp = Thp::new(h.as_ref());
+                let g = thp.gains();
+                self.snr_db
+                    .iter()
+                    .enumerate()
+                    .map(|(si, &snr_db)| {
+                        let p = db_to_lin(snr_db);
+                        let mr_rate =
+                            sinr_linear(h.as_ref(), v_mr.as_ref(), &equal_power(k, p), 1.0)
+                                .iter()
+                                .map(|s| (1.0 + s).log2())
+                                .sum();
+                        let q_zf = water_fill(&zf.lambda, p);
+                        let zf_rate = sinr_linear(h.as_ref(), zf.v.as_ref(), &q_zf, 1.0)
+                            .iter()
+                            .map(|s| (1.0 + s).log2())
+                            .sum();
+                        let q = water_fill(&g, p);
+                        let zfdp_rate = g.iter().zip(&q).map(|(g, q)| (1.0 + g * q).log2()).sum();
+                        let measured = simulate_thp(
+                            &thp,
+                            &h,
+                            &q,
+                            self.thp_symbols,
+                            &mut seeds.child("thp").index(si as u64).rng(),
+                        );
+                        let deviations = (0..k)
+                            .filter(|&i| q[i] > 0.0 && g[i] * q[i] >= min_sinr)
+                            .map(|i| lin_to_db(measured[i] / (g[i] * q[i])))
+                            .collect();
+                        let active: Vec<f64> = (0..k)
+                            .filter(|&i| q[i] > 0.0)
+                            .map(|i| measured[i])
+                            .collect();
+                        Ok(Rates {
+                            mr: mr_rate,
+                            zf: zf_rate,
+                            zfdp: zfdp_rate,
+                            thp: thp_rate_bps_per_hz(&active),
+                            thp_deviation_db: deviations,
+                        })
+                    })
+                    .collect()
+            },
+        );
         let draws: Vec<Vec<Rates>> = draws.into_iter().collect::<Result<_, _>>()?;
 
         let n = self.realizations as f64;
-        let mean = |f: &dyn Fn(&Rates) -> f64, si: usize| draws.iter().map(|d| f(&d[si])).sum::<f64>() / n;
+        let mean =
+            |f: &dyn Fn(&Rates) -> f64, si: usize| draws.iter().map(|d| f(&d[si])).sum::<f64>() / n;
         let mut out = Outcome::default();
         let mut rows = Vec::new();
         let mut lines: [Vec<(f64, f64)>; 5] = Default::default();
         // the signed deviation of largest magnitude over the SNR points compared
         let mut max_dev: f64 = 0.0;
         for (si, &snr) in self.snr_db.iter().enumerate() {
-            let (r_mr, r_zf, r_zfdp, r_thp) = (mean(&|r| r.mr, si), mean(&|r| r.zf, si), mean(&|r| r.zfdp, si), mean(&|r| r.thp, si));
-            let devs: Vec<f64> = draws.iter().flat_map(|d| d[si].thp_deviation_db.iter().copied()).collect();
-            let dev = if devs.len() < MIN_THP_STREAMS { f64::NAN } else { devs.iter().sum::<f64>() / devs.len() as f64 };
+            let (r_mr, r_zf, r_zfdp, r_thp) = (
+                mean(&|r| r.mr, si),
+                mean(&|r| r.zf, si),
+                mean(&|r| r.zfdp, si),
+                mean(&|r| r.thp, si),
+            );
+            let devs: Vec<f64> = draws
+                .iter()
+                .flat_map(|d| d[si].thp_deviation_db.iter().copied())
+                .collect();
+            let dev = if devs.len() < MIN_THP_STREAMS {
+                f64::NAN
+            } else {
+                devs.iter().sum::<f64>() / devs.len() as f64
+            };
             if dev.is_finite() && dev.abs() > max_dev.abs() {
                 max_dev = dev;
             }
             for (name, v) in [("mr", r_mr), ("zf", r_zf), ("zfdp", r_zfdp), ("thp", r_thp)] {
-                out.metrics.insert(key(&format!("sum_rate_{name}_bps_per_hz_snr"), snr, "db"), v);
+                out.metrics.insert(
+                    key(&format!("sum_rate_{name}_bps_per_hz_snr"), snr, "db"),
+                    v,
+                );
             }
             rows.push(vec![snr, r_mr, r_zf, r_thp, r_zfdp, dev]);
             for (l, v) in lines.iter_mut().zip([r_mr, r_zf, r_thp, r_zfdp, dev]) {
@@ -131,10 +184,21 @@ impl ExperimentConfig for Config {
         let (sa, sb) = (self.snr_db[a], self.snr_db[b]);
         for (name, i) in [("mr", 0), ("zf", 1)] {
             let slope = (lines[i][b].1 - lines[i][a].1) / span;
-            out.metrics.insert(format!("{name}_slope_bps_per_hz_per_db_{sa}_{sb}"), slope);
+            out.metrics
+                .insert(format!("{name}_slope_bps_per_hz_per_db_{sa}_{sb}"), slope);
         }
-        out.metrics.insert("thp_sinr_max_deviation_db".into(), if lines[4].is_empty() { f64::NAN } else { max_dev });
-        out.metrics.insert(key("thp_shaping_gap_bps_per_hz", sb, "db"), lines[3][b].1 - lines[2][b].1);
+        out.metrics.insert(
+            "thp_sinr_max_deviation_db".into(),
+            if lines[4].is_empty() {
+                f64::NAN
+            } else {
+                max_dev
+            },
+        );
+        out.metrics.insert(
+            key("thp_shaping_gap_bps_per_hz", sb, "db"),
+            lines[3][b].1 - lines[2][b].1,
+        );
 
         out.tables.push(Table {
             name: "sum_rates".into(),
@@ -149,21 +213,78 @@ impl ExperimentConfig for Config {
             rows,
         });
         let [l_mr, l_zf, l_thp, l_zfdp, l_dev] = lines;
-        let asym: Vec<(f64, f64)> = self.snr_db.iter().map(|&s| (s, k.min(m) as f64 * db_to_lin(s).log2())).collect();
+        let asym: Vec<(f64, f64)> = self
+            .snr_db
+            .iter()
+            .map(|&s| (s, k.min(m) as f64 * db_to_lin(s).log2()))
+            .collect();
         out.figures.push(
-            Figure::new("sum_rates", &format!("{m}×{k} i.i.d. Rayleigh: sum rate vs SNR"), "SNR (dB)", "sum rate (bit/s/Hz)")
-                .line("MR (equal power)", Origin::Measured, Style::LineMarkers, l_mr)
-                .line("ZF + water-filling", Origin::Measured, Style::LineMarkers, l_zf)
-                .line("THP (simulated on symbols)", Origin::Measured, Style::LineMarkers, l_thp)
-                .line("ZF dirty paper (THP without shaping loss)", Origin::Theory, Style::Line, l_zfdp)
-                .line(&format!("{} log2(SNR)", k.min(m)), Origin::Theory, Style::Line, asym),
+            Figure::new(
+                "sum_rates",
+                &format!("{m}×{k} i.i.d. Rayleigh: sum rate vs SNR"),
+                "SNR (dB)",
+                "sum rate (bit/s/Hz)",
+            )
+            .line(
+                "MR (equal power)",
+                Origin::Measured,
+                Style::LineMarkers,
+                l_mr,
+            )
+            .line(
+                "ZF + water-filling",
+                Origin::Measured,
+                Style::LineMarkers,
+                l_zf,
+            )
+            .line(
+                "THP (simulated on symbols)",
+                Origin::Measured,
+                Style::LineMarkers,
+                l_thp,
+            )
+            .line(
+                "ZF dirty paper (THP without shaping loss)",
+                Origin::Theory,
+                Style::Line,
+                l_zfdp,
+            )
+            .line(
+                &format!("{} log2(SNR)", k.min(m)),
+                Origin::Theory,
+                Style::Line,
+                asym,
+            ),
         );
         out.figures.push(
-            Figure::new("thp_sinr_deviation", "THP: measured SINR vs |L_kk|²q_k", "SNR (dB)", "measured − nominal SINR (dB)")
-                .line(&format!("streams with |L_kk|²q_k ≥ {} dB", self.thp_compare_min_sinr_db), Origin::Measured, Style::LineMarkers, l_dev)
-                .line("±0.2 dB", Origin::Paper, Style::Line, vec![(sa.min(self.snr_db[0]), 0.2), (sb, 0.2)])
-                .line("", Origin::Paper, Style::Line, vec![(self.snr_db[0], -0.2), (sb, -0.2)])
-                .y_range(-1.0, 1.0),
+            Figure::new(
+                "thp_sinr_deviation",
+                "THP: measured SINR vs |L_kk|²q_k",
+                "SNR (dB)",
+                "measured − nominal SINR (dB)",
+            )
+            .line(
+                &format!(
+                    "streams with |L_kk|²q_k ≥ {} dB",
+                    self.thp_compare_min_sinr_db
+                ),
+                Origin::Measured,
+                Style::LineMarkers,
+                l_dev,
+            )
+            .line(
+                "±0.2 dB",
+                Origin::Paper,
+                Style::Line,
+                vec![(sa.min(self.snr_db[0]), 0.2), (sb, 0.2)],
+            )
+            .line(
+                "",
+                Origin::Paper,
+                Style::Line,
+                vec![(self.snr_db[0], -0.2), (sb, -0.2)],
+            )
+            .y_range(-1.0, 1.0),
         );
         Ok(out)
     }
@@ -185,9 +306,19 @@ struct Rates {
 /// Sends `n` THP symbol vectors with data uniform on the modulo square through y = Hᴴx + z
 /// (unit noise) and returns each stream's measured SINR E|u|²/E|[û − u] mod τ|² (0 for unused
 /// streams).
-fn simulate_thp(thp: &Thp, h: &crate::linalg::CMat, q: &[f64], n: usize, rng: &mut crate::rng::SimRng) -> Vec<f64> {
+fn simulate_thp(
+    thp: &Thp,
+    h: &crate::linalg::CMat,
+    q: &[f64],
+    n: usize,
+    rng: &mut crate::rng::SimRng,
+) -> Vec<f64> {
     let (m, k) = (h.nrows(), h.ncols());
-    let (mut u, mut u_hat, mut x) = (vec![C64::default(); k], vec![C64::default(); k], vec![C64::default(); m]);
+    let (mut u, mut u_hat, mut x) = (
+        vec![C64::default(); k],
+        vec![C64::default(); k],
+        vec![C64::default(); m],
+    );
     let (mut sig, mut err) = (vec![0.0; k], vec![0.0; k]);
     for _ in 0..n {
         for ui in u.iter_mut() {
@@ -204,5 +335,7 @@ fn simulate_thp(thp: &Thp, h: &crate::linalg::CMat, q: &[f64], n: usize, rng: &m
             err[j] += e.norm_sqr();
         }
     }
-    (0..k).map(|j| if q[j] > 0.0 { sig[j] / err[j] } else { 0.0 }).collect()
+    (0..k)
+        .map(|j| if q[j] > 0.0 { sig[j] / err[j] } else { 0.0 })
+        .collect()
 }
