@@ -17,7 +17,11 @@ use std::sync::Mutex;
 
 const DEFAULT_OUT: &str = "dmimo-out";
 /// The default job: the foundation's reproductions at full size.
-const DEFAULT_JOB: [&str; 3] = ["thesis.null-leakage", "thesis.cfo-null-collapse", "thesis.precoder-rates"];
+const DEFAULT_JOB: [&str; 3] = [
+    "thesis.null-leakage",
+    "thesis.cfo-null-collapse",
+    "thesis.precoder-rates",
+];
 
 #[derive(Parser)]
 #[command(
@@ -52,13 +56,8 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
-        out: PathBuf,
-        /// Exit with status 3 if any target is missed.
-        #[arg(long)]
-        strict: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Print an experiment's configuration as a scenario file to start from.
     Config {
@@ -77,6 +76,13 @@ struct RunArgs {
     /// Master seed of the run.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Options shared by everything that runs experiments.
+#[derive(Args)]
+struct OutputArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -98,8 +104,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => {
-            eprintln!("dmimo: default job — {} (full size) → {DEFAULT_OUT}/", DEFAULT_JOB.join(", "));
-            let args = RunArgs { quick: false, seed: DEFAULT_SEED, threads: None, out: DEFAULT_OUT.into(), strict: false };
+            eprintln!(
+                "dmimo: default job — {} (full size) → {DEFAULT_OUT}/",
+                DEFAULT_JOB.join(", ")
+            );
+            let args = RunArgs {
+                quick: false,
+                seed: DEFAULT_SEED,
+                output: OutputArgs {
+                    threads: None,
+                    out: DEFAULT_OUT.into(),
+                    strict: false,
+                },
+            };
             reproduce(&DEFAULT_JOB.map(String::from), false, &args)
         }
         Some(Command::List) => {
@@ -107,7 +124,11 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Some(Command::Reproduce { ids, all, run }) => reproduce(&ids, all, &run),
-        Some(Command::Run { scenario, seed, threads, out, strict }) => run_scenario(&scenario, seed, threads, &out, strict),
+        Some(Command::Run {
+            scenario,
+            seed,
+            output,
+        }) => run_scenario(&scenario, seed, &output),
         Some(Command::Config { id, quick }) => print_config(&id, quick),
     };
     match result {
@@ -125,9 +146,18 @@ fn main() -> ExitCode {
 }
 
 fn list() {
-    let w = experiments::all().iter().map(|e| e.id.len()).max().unwrap_or(0);
+    let w = experiments::all()
+        .iter()
+        .map(|e| e.id.len())
+        .max()
+        .unwrap_or(0);
     for e in experiments::all() {
-        println!("{:<w$}  {:<8}  {}", e.id, format!("{:?}", e.level).to_lowercase(), e.title);
+        println!(
+            "{:<w$}  {:<8}  {}",
+            e.id,
+            format!("{:?}", e.level).to_lowercase(),
+            e.title
+        );
     }
 }
 
@@ -140,15 +170,25 @@ fn print_config(id: &str, quick: bool) -> Result<bool, Failure> {
 }
 
 fn find(id: &str) -> Result<&'static Entry, Failure> {
-    experiments::find(id).ok_or_else(|| Failure::Input(format!("unknown experiment `{id}`; allowed: {}", experiments::ids().join(", "))))
+    experiments::find(id).ok_or_else(|| {
+        Failure::Input(format!(
+            "unknown experiment `{id}`; allowed: {}",
+            experiments::ids().join(", ")
+        ))
+    })
 }
 
 fn set_threads(threads: Option<usize>) -> Result<(), Failure> {
     if let Some(n) = threads {
         if n == 0 {
-            return Err(Failure::Input("--threads: got 0; allowed: an integer ≥ 1".into()));
+            return Err(Failure::Input(
+                "--threads: got 0; allowed: an integer ≥ 1".into(),
+            ));
         }
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| Failure::Run(e.to_string()))?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Failure::Run(e.to_string()))?;
     }
     Ok(())
 }
@@ -157,32 +197,54 @@ fn reproduce(ids: &[String], all: bool, args: &RunArgs) -> Result<bool, Failure>
     let entries: Vec<&'static Entry> = if all {
         experiments::all().iter().collect()
     } else if ids.is_empty() {
-        return Err(Failure::Input("reproduce: name at least one experiment or pass --all (see `dmimo list`)".into()));
+        return Err(Failure::Input(
+            "reproduce: name at least one experiment or pass --all (see `dmimo list`)".into(),
+        ));
     } else {
         ids.iter().map(|id| find(id)).collect::<Result<_, _>>()?
     };
-    set_threads(args.threads)?;
+    set_threads(args.output.threads)?;
     let size = if args.quick { Size::Quick } else { Size::Full };
     let mut all_pass = true;
     for entry in entries {
         let report = run_one(entry, args.seed, size, None)?;
-        all_pass &= finish(&report, &args.out)?;
+        all_pass &= finish(&report, &args.output.out)?;
     }
-    Ok(all_pass || !args.strict)
+    Ok(all_pass || !args.output.strict)
 }
 
-fn run_scenario(path: &Path, seed: Option<u64>, threads: Option<usize>, out: &Path, strict: bool) -> Result<bool, Failure> {
+fn run_scenario(path: &Path, seed: Option<u64>, output: &OutputArgs) -> Result<bool, Failure> {
     let scenario = Scenario::load(path).map_err(|e| Failure::Input(e.to_string()))?;
-    set_threads(threads)?;
-    let report = run_one(scenario.entry, seed.unwrap_or(scenario.seed), scenario.size, scenario.overrides.as_ref())?;
-    Ok(finish(&report, out)? || !strict)
+    set_threads(output.threads)?;
+    if let Some(d) = &scenario.description {
+        eprintln!("dmimo: {} — {d}", path.display());
+    }
+    let report = run_one(
+        scenario.entry,
+        seed.unwrap_or(scenario.seed),
+        scenario.size,
+        scenario.overrides.as_ref(),
+    )?;
+    Ok(finish(&report, &output.out)? || !output.strict)
 }
 
-fn run_one(entry: &Entry, seed: u64, size: Size, overrides: Option<&toml::Table>) -> Result<Report, Failure> {
-    (entry.check)(size, overrides).map_err(|e| Failure::Input(e.in_file("<config>").to_string()))?;
+fn run_one(
+    entry: &Entry,
+    seed: u64,
+    size: Size,
+    overrides: Option<&toml::Table>,
+) -> Result<Report, Failure> {
+    (entry.check)(size, overrides)
+        .map_err(|e| Failure::Input(e.in_file("<config>").to_string()))?;
     let progress = Bar::new(entry.id);
-    let request = Request { seed, size, overrides, progress: &progress };
-    let mut report = experiments::run(entry, &request).map_err(|e| Failure::Run(format!("{}: {e}", entry.id)))?;
+    let request = Request {
+        seed,
+        size,
+        overrides,
+        progress: &progress,
+    };
+    let mut report = experiments::run(entry, &request)
+        .map_err(|e| Failure::Run(format!("{}: {e}", entry.id)))?;
     progress.done();
     report.version = format!("{} ({})", report.version, env!("DMIMO_GIT_REV"));
     Ok(report)
@@ -204,7 +266,11 @@ struct Bar {
 
 impl Bar {
     fn new(id: &'static str) -> Self {
-        Bar { id, bar: Mutex::new(None), enabled: std::io::stderr().is_terminal() }
+        Bar {
+            id,
+            bar: Mutex::new(None),
+            enabled: std::io::stderr().is_terminal(),
+        }
     }
 
     fn done(&self) {
@@ -224,7 +290,11 @@ impl Progress for Bar {
             b.finish_and_clear();
         }
         let b = ProgressBar::new(total).with_message(format!("{}: {stage}", self.id));
-        b.set_style(ProgressStyle::with_template("{msg:40} [{bar:30}] {pos}/{len} ({eta})").unwrap().progress_chars("=> "));
+        b.set_style(
+            ProgressStyle::with_template("{msg:40} [{bar:30}] {pos}/{len} ({eta})")
+                .unwrap()
+                .progress_chars("=> "),
+        );
         *slot = Some(b);
     }
 

@@ -15,8 +15,15 @@ use std::path::{Path, PathBuf};
 pub fn write(report: &Report, out: &Path) -> Result<PathBuf, String> {
     fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let dest = out.join(&report.experiment);
-    let tmp = out.join(format!(".{}.partial-{}", report.experiment, std::process::id()));
-    let result = write_into(report, &tmp).and_then(|_| replace_dir(&tmp, &dest).map_err(|e| format!("cannot move results into {}: {e}", dest.display())));
+    let tmp = out.join(format!(
+        ".{}.partial-{}",
+        report.experiment,
+        std::process::id()
+    ));
+    let result = write_into(report, &tmp).and_then(|_| {
+        replace_dir(&tmp, &dest)
+            .map_err(|e| format!("cannot move results into {}: {e}", dest.display()))
+    });
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
@@ -32,19 +39,30 @@ fn write_into(report: &Report, dir: &Path) -> Result<(), String> {
         write_file(&dir.join(format!("{}.csv", t.name)), csv(t).as_bytes())?;
     }
     for f in &report.figures {
-        plot::render(f, &dir.join(format!("{}.svg", f.name)), &dir.join(format!("{}.png", f.name))).map_err(|e| e.to_string())?;
+        plot::render(
+            f,
+            &dir.join(format!("{}.svg", f.name)),
+            &dir.join(format!("{}.png", f.name)),
+        )
+        .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    fs::File::create(path).and_then(|mut f| f.write_all(bytes)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    fs::File::create(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Moves `tmp` to `dest`, replacing an existing `dest` (moved aside first, removed after).
 fn replace_dir(tmp: &Path, dest: &Path) -> io::Result<()> {
     if dest.exists() {
-        let old = dest.with_file_name(format!(".{}.old-{}", dest.file_name().unwrap().to_string_lossy(), std::process::id()));
+        let old = dest.with_file_name(format!(
+            ".{}.old-{}",
+            dest.file_name().unwrap().to_string_lossy(),
+            std::process::id()
+        ));
         fs::rename(dest, &old)?;
         fs::rename(tmp, dest)?;
         fs::remove_dir_all(old)
@@ -72,9 +90,25 @@ pub fn csv(t: &Table) -> String {
 
 /// The per-target summary printed after a run.
 pub fn summary(report: &Report, dir: &Path) -> String {
-    let mut s = format!("{}  ({:.1} s{})  → {}\n", report.experiment, report.elapsed_s, if report.quick { ", quick" } else { "" }, dir.display());
-    let w = report.targets.iter().map(|t| t.metric.len()).max().unwrap_or(6).max(6);
-    let _ = writeln!(s, "  {:<w$}  {:>10}  {:>10}  {:>8}  result", "metric", "paper", "measured", "tol");
+    let mut s = format!(
+        "{}  ({:.1} s{})  → {}\n",
+        report.experiment,
+        report.elapsed_s,
+        if report.quick { ", quick" } else { "" },
+        dir.display()
+    );
+    let w = report
+        .targets
+        .iter()
+        .map(|t| t.metric.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        s,
+        "  {:<w$}  {:>10}  {:>10}  {:>8}  result",
+        "metric", "paper", "measured", "tol"
+    );
     for t in &report.targets {
         let _ = writeln!(
             s,
@@ -107,7 +141,11 @@ mod tests {
 
     #[test]
     fn csv_has_header_and_rows() {
-        let t = Table { name: "x".into(), columns: vec!["a_db".into(), "b_hz".into()], rows: vec![vec![1.0, 2.5], vec![-3.0, f64::NAN]] };
+        let t = Table {
+            name: "x".into(),
+            columns: vec!["a_db".into(), "b_hz".into()],
+            rows: vec![vec![1.0, 2.5], vec![-3.0, f64::NAN]],
+        };
         assert_eq!(csv(&t), "a_db,b_hz\n1,2.5\n-3,NaN\n");
     }
 }

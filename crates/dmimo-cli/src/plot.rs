@@ -1,8 +1,14 @@
-//! Renders a [`Figure`] to an SVG and a PNG with plotters.
+//! Renders a [`Figure`] to an SVG and a PNG.
+//!
+//! The figure is drawn once, with plotters' SVG backend, into a string; that string is the `.svg`
+//! and is rasterized by resvg into the `.png`, so the two files show the same picture. resvg does
+//! the text properly (shaping, kerning, side bearings, anti-aliasing), which plotters' own
+//! bitmap text renderer does not, and it is given only the embedded DejaVu Sans, so the PNG never
+//! depends on the fonts installed on the machine.
 //!
 //! The layout (tick positions and labels, margins, legend corner, clipped polylines) is computed
-//! once from the figure and the embedded font's metrics, then drawn on both backends, so the two
-//! files show the same picture.
+//! before drawing, with text widths measured by plotters from the same embedded font. All text is
+//! placed by this module rather than by plotters' mesh and legend code, with an explicit baseline.
 //!
 //! Conventions: [`Origin::Measured`] lines are solid in a palette colour, [`Origin::Theory`] lines
 //! are dashed in a palette colour, [`Origin::Paper`] values are hollow dark markers (one shape per
@@ -12,25 +18,18 @@
 //! Log axes are drawn in log10 units internally (a custom plotters [`Ranged`] axis), which gives
 //! full control over ticks: decades (`10⁻³`, or plain `0.01` … `1000`), `1-2-5` or `1…9`
 //! mantissas for short ranges, and minor grid lines.
-//!
-//! All text is placed by this module rather than by plotters' mesh and legend code: plotters
-//! 0.3.7's ab_glyph text renderer drops each glyph's left side bearing (uneven letter spacing,
-//! "i deal") and puts the baseline about 0.2 em too high. For the PNG every glyph is therefore
-//! drawn on its own, at the position computed from the font's own metrics (`hmtx`, `kern`); the
-//! SVG gets whole strings, placed with an explicit baseline.
 
 use dmimo::report::{Figure, Line, Origin, Scale, Style};
-use plotters::coord::ranged1d::{
-    KeyPointHint, KeyPointWeight, NoDefaultFormatting, Ranged, ValueFormatter,
-};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, KeyPointWeight, Ranged};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use resvg::{tiny_skia, usvg, usvg::fontdb};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Size of both outputs, in pixels (SVG user units).
 pub const WIDTH: u32 = 900;
@@ -38,11 +37,20 @@ pub const HEIGHT: u32 = 600;
 
 /// The font every text is drawn with, embedded so that plots never depend on system fonts.
 static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-
-/// Family name the font is registered under. plotters writes the family name verbatim into the
-/// SVG `font-family` attribute, so this doubles as a CSS fallback list for SVG viewers without
-/// DejaVu Sans; the PNG (and all text measurement) always uses the embedded font.
+const FONT_NAME: &str = "DejaVu Sans";
+/// The SVG `font-family`: plotters writes the family name verbatim, so this doubles as a CSS
+/// fallback list for SVG viewers without DejaVu Sans. It is also the name the font is registered
+/// under with plotters, for measuring.
 const FAMILY: &str = "DejaVu Sans, sans-serif";
+
+// Metrics of DejaVu Sans (2048 units per em); `text_lands_where_measured` checks them.
+/// Cap height (top of "H") and descender depth, in em.
+const CAP: f64 = 1493.0 / 2048.0;
+const DESCENDER: f64 = 483.0 / 2048.0;
+/// plotters measures with ab_glyph, which takes a size meaning ascent − descent (1901 + 483
+/// units), not the em; its SVG backend in turn writes `font-size` = size / 1.24.
+const MEASURE_PER_EM: f64 = 2384.0 / 2048.0;
+const SVG_PER_EM: f64 = 1.24;
 
 // Font sizes in pixels per em (the CSS font-size).
 const TITLE_SIZE: f64 = 20.0;
@@ -89,28 +97,13 @@ const PAPER_SHAPES: [Shape; 7] = [
     Shape::TriangleDown,
 ];
 
-/// Rendering failed: the file it was writing and the backend's (or font's) message.
-///
-/// (`Display`/`Error` are written out rather than derived with thiserror, which dmimo-cli does
-/// not depend on.)
-#[derive(Debug)]
+/// Rendering failed: the file it was writing and what went wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render plot {}: {message}", path.display())]
 pub struct PlotError {
     pub path: PathBuf,
     pub message: String,
 }
-
-impl std::fmt::Display for PlotError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot render plot {}: {}",
-            self.path.display(),
-            self.message
-        )
-    }
-}
-
-impl std::error::Error for PlotError {}
 
 /// Draws `fig` to `svg_path` and `png_path` (both [`WIDTH`]×[`HEIGHT`]). The parent directories
 /// must exist. Non-finite points (and non-positive ones on a log axis) are skipped.
@@ -119,255 +112,83 @@ pub fn render(fig: &Figure, svg_path: &Path, png_path: &Path) -> Result<(), Plot
         path: path.to_path_buf(),
         message,
     };
-    let font = font_metrics().map_err(|m| fail(svg_path, m))?;
-    let plan = Plan::new(fig, font);
+    let fonts = fonts().map_err(|m| fail(svg_path, m.into()))?;
+    let svg = draw_svg(&Plan::new(fig)).map_err(|m| fail(svg_path, m))?;
+    std::fs::write(svg_path, &svg).map_err(|e| fail(svg_path, e.to_string()))?;
+    let png = rasterize(&svg, fonts).map_err(|m| fail(png_path, m))?;
+    std::fs::write(png_path, png).map_err(|e| fail(png_path, e.to_string()))
+}
 
-    let root = SVGBackend::new(svg_path, (WIDTH, HEIGHT)).into_drawing_area();
-    draw(&root, &plan, Target::Svg)
+/// Draws the figure with plotters' SVG backend into a string.
+fn draw_svg(plan: &Plan) -> Result<String, String> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+    draw(&root, plan)
         .and_then(|()| root.present())
-        .map_err(|e| fail(svg_path, e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     drop(root);
-
-    let root = BitMapBackend::new(png_path, (WIDTH, HEIGHT)).into_drawing_area();
-    draw(&root, &plan, Target::Png)
-        .and_then(|()| root.present())
-        .map_err(|e| fail(png_path, e.to_string()))?;
-    Ok(())
+    Ok(svg)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Font
-
-/// What the layout needs from the embedded font, read from its tables (big-endian TrueType).
-struct Font {
-    data: &'static [u8],
-    upm: f64,
-    /// ab_glyph's pixel scale per em: it scales outlines so that ascent − descent = the size.
-    scale_per_em: f64,
-    /// Cap height and descender depth, in em.
-    cap: f64,
-    desc: f64,
-    cmap: Option<(usize, u16)>,
-    hmtx: usize,
-    n_hmetrics: usize,
-    kern: Option<(usize, usize)>,
+/// Rasterizes the SVG with resvg into PNG bytes.
+fn rasterize(svg: &str, fontdb: Arc<fontdb::Database>) -> Result<Vec<u8>, String> {
+    let options = usvg::Options {
+        font_family: FONT_NAME.into(),
+        fontdb,
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let mut pixmap = tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or("cannot allocate the image")?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    // plotters puts 1 px strokes on integer coordinates, i.e. on pixel edges; half a pixel down
+    // and right centres them on pixels (as plotters' bitmap backend does), so they stay sharp.
+    let shift = tiny_skia::Transform::from_translate(0.5, 0.5);
+    resvg::render(&tree, shift, &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| e.to_string())
 }
 
-fn be_u16(d: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(d.get(o..o + 2)?.try_into().ok()?))
-}
-
-fn be_i16(d: &[u8], o: usize) -> Option<i16> {
-    be_u16(d, o).map(|v| v as i16)
-}
-
-fn be_u32(d: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(d.get(o..o + 4)?.try_into().ok()?))
-}
-
-/// Registers the embedded font with plotters (once per process) and parses its metrics.
-fn font_metrics() -> Result<&'static Font, String> {
-    static FONT: OnceLock<Option<Font>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        // "sans-serif" too: it is plotters' default family, used by anything not styled here.
-        for name in [FAMILY, "sans-serif"] {
-            register_font(name, FontStyle::Normal, DEJAVU_SANS).ok()?;
-        }
-        Font::parse(DEJAVU_SANS)
-    })
-    .as_ref()
-    .ok_or_else(|| "the embedded DejaVu Sans font could not be loaded".into())
-}
-
-impl Font {
-    fn parse(d: &'static [u8]) -> Option<Font> {
-        let n = be_u16(d, 4)? as usize;
-        let table = |tag: &[u8; 4]| -> Option<usize> {
-            (0..n)
-                .map(|i| 12 + 16 * i)
-                .find(|&r| d.get(r..r + 4) == Some(&tag[..]))
-                .and_then(|r| be_u32(d, r + 8))
-                .map(|o| o as usize)
-        };
-        let head = table(b"head")?;
-        let hhea = table(b"hhea")?;
-        let upm = f64::from(be_u16(d, head + 18)?);
-        let (mut asc, mut dsc) = (be_i16(d, hhea + 4)?, be_i16(d, hhea + 6)?);
-        if let Some(os2) = table(b"OS/2") {
-            // USE_TYPO_METRICS, as ttf-parser (and so ab_glyph) honours it.
-            if be_u16(d, os2 + 62)? & 0x80 != 0 {
-                (asc, dsc) = (be_i16(d, os2 + 68)?, be_i16(d, os2 + 70)?);
-            }
-        }
-        let mut font = Font {
-            data: d,
-            upm,
-            scale_per_em: f64::from(asc - dsc) / upm,
-            cap: 0.7,
-            desc: -f64::from(dsc) / upm,
-            cmap: None,
-            hmtx: table(b"hmtx")?,
-            n_hmetrics: be_u16(d, hhea + 34)? as usize,
-            kern: None,
-        };
-        // Character map: the Unicode full-repertoire (format 12) or BMP (format 4) subtable.
-        let cmap = table(b"cmap")?;
-        let mut best: Option<(usize, u16)> = None;
-        for i in 0..be_u16(d, cmap + 2)? as usize {
-            let rec = cmap + 4 + 8 * i;
-            let (platform, encoding) = (be_u16(d, rec)?, be_u16(d, rec + 2)?);
-            let sub = cmap + be_u32(d, rec + 4)? as usize;
-            let format = be_u16(d, sub)?;
-            let unicode = platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10));
-            if unicode && (format == 12 || (format == 4 && best.is_none())) {
-                best = Some((sub, format));
-            }
-        }
-        font.cmap = best;
-        // Legacy kerning: the first horizontal format-0 subtable (what ab_glyph uses).
-        if let Some(kern) = table(b"kern") {
-            if be_u16(d, kern)? == 0 && be_u16(d, kern + 2)? > 0 {
-                let sub = kern + 4;
-                let coverage = be_u16(d, sub + 4)?;
-                if coverage >> 8 == 0 && coverage & 1 == 1 && coverage & 4 == 0 {
-                    font.kern = Some((sub + 14, be_u16(d, sub + 6)? as usize));
-                }
-            }
-        }
-        // Cap height from the outline bounds of "H" (OS/2 v1 has no sCapHeight).
-        let glyf = table(b"glyf")?;
-        let loca = table(b"loca")?;
-        let h = font.glyph('H') as usize;
-        let start = if be_i16(d, head + 50)? == 0 {
-            2 * be_u16(d, loca + 2 * h)? as usize
-        } else {
-            be_u32(d, loca + 4 * h)? as usize
-        };
-        font.cap = f64::from(be_i16(d, glyf + start + 8)?) / upm;
-        Some(font)
-    }
-
-    /// Glyph id of `c` (0, the missing glyph, if the font lacks it).
-    fn glyph(&self, c: char) -> u16 {
-        self.lookup(c as u32).unwrap_or(0)
-    }
-
-    fn lookup(&self, c: u32) -> Option<u16> {
-        let d = self.data;
-        let (sub, format) = self.cmap?;
-        if format == 12 {
-            let groups = be_u32(d, sub + 12)? as usize;
-            for g in 0..groups {
-                let o = sub + 16 + 12 * g;
-                let (first, last) = (be_u32(d, o)?, be_u32(d, o + 4)?);
-                if (first..=last).contains(&c) {
-                    return u16::try_from(be_u32(d, o + 8)? + (c - first)).ok();
-                }
-            }
-            return None;
-        }
-        let c = u16::try_from(c).ok()?;
-        let segs = be_u16(d, sub + 6)? as usize / 2;
-        for s in 0..segs {
-            let end = be_u16(d, sub + 14 + 2 * s)?;
-            if c > end {
-                continue;
-            }
-            let start = be_u16(d, sub + 16 + 2 * segs + 2 * s)?;
-            if c < start {
-                return None;
-            }
-            let delta = be_u16(d, sub + 16 + 4 * segs + 2 * s)?;
-            let ro_pos = sub + 16 + 6 * segs + 2 * s;
-            let range_offset = be_u16(d, ro_pos)? as usize;
-            if range_offset == 0 {
-                return Some(c.wrapping_add(delta));
-            }
-            let g = be_u16(d, ro_pos + range_offset + 2 * (c - start) as usize)?;
-            return (g != 0).then(|| g.wrapping_add(delta));
-        }
-        None
-    }
-
-    /// Advance width and left side bearing of a glyph, in font units.
-    fn h_metrics(&self, g: u16) -> (f64, f64) {
-        let d = self.data;
-        let g = g as usize;
-        let last = self.n_hmetrics.max(1) - 1;
-        let adv = be_u16(d, self.hmtx + 4 * g.min(last)).unwrap_or(0);
-        let lsb = if g <= last {
-            be_i16(d, self.hmtx + 4 * g + 2)
-        } else {
-            be_i16(
-                d,
-                self.hmtx + 4 * self.n_hmetrics + 2 * (g - self.n_hmetrics),
-            )
-        };
-        (f64::from(adv), f64::from(lsb.unwrap_or(0)))
-    }
-
-    /// Kerning between two glyphs, in font units.
-    fn kerning(&self, left: u16, right: u16) -> f64 {
-        let Some((pairs, n)) = self.kern else {
-            return 0.0;
-        };
-        let key = (u32::from(left) << 16) | u32::from(right);
-        let (mut lo, mut hi) = (0, n);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let o = pairs + 6 * mid;
-            match be_u32(self.data, o).map(|k| k.cmp(&key)) {
-                Some(std::cmp::Ordering::Less) => lo = mid + 1,
-                Some(std::cmp::Ordering::Greater) => hi = mid,
-                Some(std::cmp::Ordering::Equal) => {
-                    return f64::from(be_i16(self.data, o + 4).unwrap_or(0));
-                }
-                None => return 0.0,
-            }
-        }
-        0.0
-    }
-
-    /// Pen position of every character of `text` at `size` px/em, and the total advance width.
-    fn layout(&self, text: &str, size: f64) -> (Vec<(char, f64, f64)>, f64) {
-        // ab_glyph scales horizontally by size·scale_per_em / (ascent − descent) = size / upm.
-        let k = size / self.upm;
-        let mut out = Vec::with_capacity(text.len());
-        let (mut pen, mut prev) = (0.0, None);
-        for c in text.chars() {
-            let g = self.glyph(c);
-            if let Some(p) = prev {
-                pen += self.kerning(p, g) * k;
-            }
-            let (adv, lsb) = self.h_metrics(g);
-            out.push((c, pen, lsb * k));
-            pen += adv * k;
-            prev = Some(g);
-        }
-        (out, pen)
-    }
-
-    fn width(&self, text: &str, size: f64) -> f64 {
-        self.layout(text, size).1
-    }
-
-    /// The largest size ≤ `size` (down to [`MIN_TEXT_SIZE`]) at which `text` fits in `max_width`.
-    fn fit(&self, text: &str, size: f64, max_width: f64) -> f64 {
-        let mut s = size;
-        while s > MIN_TEXT_SIZE && self.width(text, s) > max_width {
-            s -= 0.5;
-        }
-        s
-    }
+/// Registers the embedded font with plotters, for measuring text (once per process), and returns
+/// the font database resvg draws text from: that font alone, also as the generic sans-serif.
+fn fonts() -> Result<Arc<fontdb::Database>, &'static str> {
+    static FONTS: OnceLock<Option<Arc<fontdb::Database>>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).ok()?;
+            let mut db = fontdb::Database::new();
+            db.load_font_data(DEJAVU_SANS.to_vec());
+            db.set_sans_serif_family(FONT_NAME);
+            (db.len() == 1).then(|| Arc::new(db))
+        })
+        .clone()
+        .ok_or("the embedded DejaVu Sans font could not be loaded")
 }
 
 // ---------------------------------------------------------------------------------------------
 // Text
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
-    Svg,
-    Png,
+/// Advance width of `text` at `size` px/em, as plotters measures it: within half a pixel of what
+/// resvg draws (plotters rounds down to whole pixels, hence the half pixel added).
+fn text_width(text: &str, size: f64) -> f64 {
+    let font = FontDesc::new(
+        FontFamily::Name(FAMILY),
+        size * MEASURE_PER_EM,
+        FontStyle::Normal,
+    );
+    font.box_size(text).map_or(0.0, |(w, _)| f64::from(w) + 0.5)
+}
+
+/// The largest size ≤ `size` (down to [`MIN_TEXT_SIZE`]) at which `text` fits in `max_width`.
+fn fit(text: &str, size: f64, max_width: f64) -> f64 {
+    let mut s = size;
+    while s > MIN_TEXT_SIZE && text_width(text, s) > max_width {
+        s -= 0.5;
+    }
+    s
+}
+
+/// Height of a line of text at `size` px/em: cap height plus descender.
+fn line_height(size: f64) -> f64 {
+    (CAP + DESCENDER) * size
 }
 
 /// Where a text sits relative to its anchor point.
@@ -390,69 +211,33 @@ struct Text {
     rotated: bool,
 }
 
-/// Draws `text` on `area` (pixel coordinates) with its anchor at `at`.
-fn put_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    font: &Font,
-    target: Target,
-    text: &str,
-    spec: Text,
-    at: (f64, f64),
-) -> DrawResult<DB> {
+type Root<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
+/// Draws `text` with its anchor at `at` (pixels).
+fn put_text(root: &Root, text: &str, spec: Text, at: (f64, f64)) -> DrawResult {
     if text.is_empty() {
         return Ok(());
     }
     let em = spec.size;
-    // Baseline offset from the anchor, along the text's "down" direction.
+    // Baseline offset from the anchor, along the text's "down" direction (screen right when the
+    // text reads upwards). plotters writes `dy="0.76em"` for a top anchor, which is taken off.
     let base = match spec.v {
-        VAlign::Top => font.cap * em,
-        VAlign::Middle => font.cap * em / 2.0,
-        VAlign::Bottom => -font.desc * em,
-    };
-    // Text frame (along the line, down) → screen.
-    let screen = |tx: f64, ty: f64| -> (i32, i32) {
-        let (dx, dy) = if spec.rotated { (ty, -tx) } else { (tx, ty) };
-        ((at.0 + dx).round() as i32, (at.1 + dy).round() as i32)
-    };
-    let transform = if spec.rotated {
-        FontTransform::Rotate270
+        VAlign::Top => CAP * em,
+        VAlign::Middle => CAP * em / 2.0,
+        VAlign::Bottom => -DESCENDER * em,
+    } - 0.76 * em;
+    let (dx, dy, transform) = if spec.rotated {
+        (base, 0.0, FontTransform::Rotate270)
     } else {
-        FontTransform::None
+        (0.0, base, FontTransform::None)
     };
-    match target {
-        Target::Svg => {
-            // plotters writes font-size = size / 1.24 and, for a top anchor, dy = 0.76em.
-            let style = FontDesc::new(FontFamily::Name(FAMILY), em * 1.24, FontStyle::Normal)
-                .color(&BLACK)
-                .pos(Pos::new(spec.h, VPos::Top))
-                .transform(transform);
-            area.draw_text(text, &style, screen(0.0, base - 0.76 * em))
-        }
-        Target::Png => {
-            // One glyph at a time: plotters' ab_glyph renderer places a glyph's ink box at the
-            // pen (ignoring the side bearing) with the baseline half a size below the top.
-            let size = em * font.scale_per_em;
-            let style = FontDesc::new(FontFamily::Name(FAMILY), size, FontStyle::Normal)
-                .color(&BLACK)
-                .transform(transform);
-            let (glyphs, width) = font.layout(text, em);
-            let x0 = match spec.h {
-                HPos::Left => 0.0,
-                HPos::Center => -width / 2.0,
-                HPos::Right => -width,
-            };
-            let top = base - size / 2.0;
-            let mut buf = [0u8; 4];
-            for (c, pen, lsb) in glyphs {
-                if c.is_whitespace() {
-                    continue;
-                }
-                let tx = (x0 + pen).round() + lsb.floor();
-                area.draw_text(c.encode_utf8(&mut buf), &style, screen(tx, top.round()))?;
-            }
-            Ok(())
-        }
-    }
+    let style = FontDesc::new(FontFamily::Name(FAMILY), em * SVG_PER_EM, FontStyle::Normal)
+        .color(&BLACK)
+        .pos(Pos::new(spec.h, VPos::Top))
+        .transform(transform);
+    let at = ((at.0 + dx).round() as i32, (at.1 + dy).round() as i32);
+    root.draw_text(text, &style, at)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,7 +281,7 @@ fn to_unit(v: f64, log: bool) -> Option<f64> {
 }
 
 impl Ranged for Axis {
-    type FormatOption = NoDefaultFormatting;
+    type FormatOption = DefaultFormatting;
     type ValueType = f64;
 
     fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
@@ -515,17 +300,6 @@ impl Ranged for Axis {
 
     fn range(&self) -> Range<f64> {
         self.lo..self.hi
-    }
-}
-
-impl ValueFormatter<f64> for Axis {
-    fn format_ext(&self, value: &f64) -> String {
-        let tol = 1e-9 * (self.hi - self.lo);
-        self.major
-            .iter()
-            .find(|(p, _)| (p - value).abs() <= tol)
-            .map(|(_, label)| label.clone())
-            .unwrap_or_else(|| format!("{value}"))
     }
 }
 
@@ -589,80 +363,34 @@ struct Ticks {
     minor: Vec<f64>,
 }
 
-/// `n × 10^e` as text with exactly `decimals` decimals (or in ×10ⁿ form when `sci`).
+/// `n × 10^e` as text with exactly `decimals` decimals (or in ×10ⁿ form when `sci`), with a
+/// true minus sign.
 fn decimal_label(n: i64, e: i32, decimals: usize, sci: bool) -> String {
-    if n == 0 {
-        return if sci || decimals == 0 {
-            "0".into()
-        } else {
-            format!("0.{}", "0".repeat(decimals))
-        };
-    }
     let sign = if n < 0 { "\u{2212}" } else { "" };
-    let mut digits = n.unsigned_abs().to_string();
-    if sci {
-        let mut e = e;
-        while digits.len() > 1 && digits.ends_with('0') {
-            digits.pop();
-            e += 1;
-        }
-        let exp = e + digits.len() as i32 - 1;
-        let mantissa = if digits.len() > 1 {
-            format!("{}.{}", &digits[..1], &digits[1..])
-        } else {
-            digits
-        };
-        return if mantissa == "1" {
-            format!("{sign}10{}", superscript(exp))
-        } else {
-            format!("{sign}{mantissa}×10{}", superscript(exp))
-        };
+    if !sci {
+        // Tick values have few digits, so the nearest f64 prints exactly.
+        return format!("{sign}{:.decimals$}", scaled(n.abs(), e));
     }
-    // Plain: value = digits × 10^e.
-    let s = if e >= 0 {
-        digits.push_str(&"0".repeat(e as usize));
-        digits
-    } else {
-        let frac = (-e) as usize;
-        if digits.len() <= frac {
-            digits = format!("{}{}", "0".repeat(frac + 1 - digits.len()), digits);
-        }
-        let point = digits.len() - frac;
-        format!("{}.{}", &digits[..point], &digits[point..])
-    };
-    // Adjust the number of decimals.
-    let have = s.find('.').map_or(0, |p| s.len() - p - 1);
-    let s = if have > decimals {
-        let cut = s.len() - (have - decimals);
-        let t = &s[..cut];
-        t.strip_suffix('.').unwrap_or(t).to_string()
-    } else if have < decimals {
-        let dot = if have == 0 { "." } else { "" };
-        format!("{s}{dot}{}", "0".repeat(decimals - have))
-    } else {
-        s
-    };
-    format!("{sign}{s}")
+    if n == 0 {
+        return "0".into();
+    }
+    let (mut digits, mut e) = (n.unsigned_abs().to_string(), e);
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+        e += 1;
+    }
+    let exp = superscript(e + digits.len() as i32 - 1);
+    match digits.split_at(1) {
+        ("1", "") => format!("{sign}10{exp}"),
+        (first, "") => format!("{sign}{first}×10{exp}"),
+        (first, rest) => format!("{sign}{first}.{rest}×10{exp}"),
+    }
 }
 
 fn superscript(n: i32) -> String {
-    n.to_string()
-        .chars()
-        .map(|c| match c {
-            '-' => '⁻',
-            '0' => '⁰',
-            '1' => '¹',
-            '2' => '²',
-            '3' => '³',
-            '4' => '⁴',
-            '5' => '⁵',
-            '6' => '⁶',
-            '7' => '⁷',
-            '8' => '⁸',
-            '9' => '⁹',
-            c => c,
-        })
-        .collect()
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let digit = |c: char| c.to_digit(10).map_or('⁻', |d| DIGITS[d as usize]);
+    n.to_string().chars().map(digit).collect()
 }
 
 /// n × 10^e as an f64.
@@ -1100,9 +828,8 @@ struct Legend {
     row: f64,
 }
 
-/// Everything needed to draw a figure, independent of the backend.
+/// Everything needed to draw a figure: sizes, plotting area, axes, clipped lines, legend.
 struct Plan<'f> {
-    font: &'static Font,
     fig: &'f Figure,
     title_size: f64,
     desc_size: f64,
@@ -1115,7 +842,7 @@ struct Plan<'f> {
 }
 
 impl<'f> Plan<'f> {
-    fn new(fig: &'f Figure, font: &'static Font) -> Plan<'f> {
+    fn new(fig: &'f Figure) -> Plan<'f> {
         let (xlog, ylog) = (fig.x_scale == Scale::Log10, fig.y_scale == Scale::Log10);
 
         // Ranges: x from all points, y from the points within the x range.
@@ -1139,14 +866,13 @@ impl<'f> Plan<'f> {
 
         // Vertical layout: title, plot, tick labels, x description.
         let (w, h) = (f64::from(WIDTH), f64::from(HEIGHT));
-        let line = |size: f64| (font.cap + font.desc) * size;
-        let title_size = font.fit(&fig.title, TITLE_SIZE, w - 2.0 * MARGIN);
+        let title_size = fit(&fig.title, TITLE_SIZE, w - 2.0 * MARGIN);
         let top = if fig.title.is_empty() {
             MARGIN + 6.0
         } else {
-            MARGIN + line(title_size) + 12.0
+            MARGIN + line_height(title_size) + 12.0
         };
-        let desc_size = font.fit(&fig.x_label, DESC_SIZE, w - 160.0).min(font.fit(
+        let desc_size = fit(&fig.x_label, DESC_SIZE, w - 160.0).min(fit(
             &fig.y_label,
             DESC_SIZE,
             h - top - 120.0,
@@ -1155,10 +881,10 @@ impl<'f> Plan<'f> {
             if label.is_empty() {
                 0.0
             } else {
-                line(desc_size) + DESC_GAP
+                line_height(desc_size) + DESC_GAP
             }
         };
-        let tick_h = font.cap * TICK_SIZE;
+        let tick_h = CAP * TICK_SIZE;
         let bottom = h - MARGIN - desc_h(&fig.x_label) - tick_h - TICK_GAP;
         let (top, bottom) = (top.round(), bottom.round());
         let yt = choose_ticks(ylo, yhi, ylog, bottom - top, 36.0, &|_| tick_h);
@@ -1167,10 +893,10 @@ impl<'f> Plan<'f> {
         let tick_w = yt
             .major
             .iter()
-            .map(|(_, l)| font.width(l, TICK_SIZE))
+            .map(|(_, l)| text_width(l, TICK_SIZE))
             .fold(0.0, f64::max);
         let left = (MARGIN + desc_h(&fig.y_label) + tick_w + TICK_GAP).round();
-        let label_w = |l: &str| font.width(l, TICK_SIZE);
+        let label_w = |l: &str| text_width(l, TICK_SIZE);
         let mut right = (w - MARGIN_RIGHT).round();
         let mut xt = choose_ticks(xlo, xhi, xlog, right - left, 50.0, &label_w);
         // A wide last tick label must not run off the canvas: narrow the plot and choose again.
@@ -1202,9 +928,8 @@ impl<'f> Plan<'f> {
             .iter()
             .map(|l| Series::new(l, Look::for_line(l, &mut pal, &mut pap), &x, &y))
             .collect();
-        let legend = choose_legend(font, &series, &x, &y, (right - left, bottom - top));
+        let legend = choose_legend(&series, &x, &y, (right - left, bottom - top));
         Plan {
-            font,
             fig,
             title_size,
             desc_size,
@@ -1219,13 +944,7 @@ impl<'f> Plan<'f> {
 
 /// The legend box that covers the least data (upper right on ties, then upper left, lower
 /// right, lower left, middles), or `None` when no line has a label.
-fn choose_legend(
-    font: &Font,
-    series: &[Series],
-    x: &Axis,
-    y: &Axis,
-    (pw, ph): (f64, f64),
-) -> Option<Legend> {
+fn choose_legend(series: &[Series], x: &Axis, y: &Axis, (pw, ph): (f64, f64)) -> Option<Legend> {
     let labels: Vec<&str> = series
         .iter()
         .filter(|s| !s.label.is_empty())
@@ -1236,9 +955,9 @@ fn choose_legend(
     }
     let text_w = labels
         .iter()
-        .map(|l| font.width(l, LEGEND_SIZE))
+        .map(|l| text_width(l, LEGEND_SIZE))
         .fold(0.0, f64::max);
-    let row = ((font.cap + font.desc) * LEGEND_SIZE + 6.0).round();
+    let row = (line_height(LEGEND_SIZE) + 6.0).round();
     let width = (2.0 * LEGEND_PAD + f64::from(LEGEND_SAMPLE) + 8.0 + text_w).round();
     let height = (2.0 * LEGEND_PAD + labels.len() as f64 * row - 4.0).round();
     let to_px = |(u, v): (f64, f64)| (x.frac(u) * pw, (1.0 - y.frac(v)) * ph);
@@ -1303,32 +1022,16 @@ fn choose_legend(
 // ---------------------------------------------------------------------------------------------
 // Drawing
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
-/// A marker as plain plotters elements in pixel offsets: a path, a second path (for crosses)
-/// and a circle, the unused ones transparent (skipped by both backends). One concrete type for
-/// every shape, because boxed `DynElement`s inside composed elements need `'static` backends,
-/// which the file backends are not.
-type MarkParts = (
-    PathElement<(i32, i32)>,
-    PathElement<(i32, i32)>,
-    Circle<(i32, i32), i32>,
-);
-
-fn mark_parts(mark: Option<Mark>, color: RGBColor, c: (i32, i32)) -> MarkParts {
-    let none = || PathElement::new(Vec::new(), TRANSPARENT.stroke_width(1));
-    let no_circle = || Circle::new(c, 0, TRANSPARENT.stroke_width(1));
-    let Some((shape, filled, r)) = mark else {
-        return (none(), none(), no_circle());
-    };
+/// Draws a marker centred on `c` (pixels).
+fn draw_mark(root: &Root, (shape, filled, r): Mark, color: RGBColor, c: (i32, i32)) -> DrawResult {
     let style = if filled {
         color.filled()
     } else {
         color.stroke_width(2)
     };
-    let at = |pts: &[(i32, i32)]| {
+    let path = |pts: &[(i32, i32)]| {
         let pts: Vec<(i32, i32)> = pts.iter().map(|&(x, y)| (c.0 + x, c.1 + y)).collect();
-        PathElement::new(pts, style)
+        root.draw(&PathElement::new(pts, style))
     };
     // A closed outline starts and ends mid-edge, so the seam is flush (no notch at a corner).
     let closed = |pts: &[(i32, i32)]| {
@@ -1336,31 +1039,22 @@ fn mark_parts(mark: Option<Mark>, color: RGBColor, c: (i32, i32)) -> MarkParts {
         let mut v = vec![mid];
         v.extend_from_slice(&pts[1..]);
         v.extend_from_slice(&[pts[0], mid]);
-        (at(&v), none(), no_circle())
+        path(&v)
     };
     let t = r + 1; // triangles and diamonds look smaller than squares of the same size
     match shape {
-        Shape::Circle => (none(), none(), Circle::new(c, r, style)),
+        Shape::Circle => root.draw(&Circle::new(c, r, style)),
         Shape::Square => closed(&[(-r, -r), (r, -r), (r, r), (-r, r)]),
         Shape::Triangle => closed(&[(-t, t * 3 / 4), (0, -t), (t, t * 3 / 4)]),
         Shape::TriangleDown => closed(&[(-t, -t * 3 / 4), (0, t), (t, -t * 3 / 4)]),
         Shape::Diamond => closed(&[(0, -t), (t, 0), (0, t), (-t, 0)]),
-        Shape::Cross => (
-            at(&[(-r, -r), (r, r)]),
-            at(&[(-r, r), (r, -r)]),
-            no_circle(),
-        ),
-        Shape::Plus => (at(&[(-t, 0), (t, 0)]), at(&[(0, -t), (0, t)]), no_circle()),
+        Shape::Cross => path(&[(-r, -r), (r, r)]).and_then(|()| path(&[(-r, r), (r, -r)])),
+        Shape::Plus => path(&[(-t, 0), (t, 0)]).and_then(|()| path(&[(0, -t), (0, t)])),
     }
 }
 
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    plan: &Plan,
-    target: Target,
-) -> DrawResult<DB> {
-    let (font, fig) = (plan.font, plan.fig);
-    let text = |s: &str, spec: Text, at: (f64, f64)| put_text(root, font, target, s, spec, at);
+fn draw(root: &Root, plan: &Plan) -> DrawResult {
+    let fig = plan.fig;
     root.fill(&WHITE)?;
 
     let (left, top, right, bottom) = plan.plot;
@@ -1393,11 +1087,9 @@ fn draw<DB: DrawingBackend>(
             }?;
         }
         if let Some(m) = s.marker {
-            let color = s.look.color;
-            chart.draw_series(s.markers.iter().map(|&p| {
-                let (a, b, c) = mark_parts(Some(m), color, (0, 0));
-                EmptyElement::at(p) + a + b + c
-            }))?;
+            for p in &s.markers {
+                draw_mark(root, m, s.look.color, chart.backend_coord(p))?;
+            }
         }
     }
 
@@ -1415,7 +1107,7 @@ fn draw<DB: DrawingBackend>(
         let px = chart.backend_coord(&(*u, plan.y.lo)).0;
         root.draw(&PathElement::new(vec![(px, b), (px, b + TICK_MARK)], axis))?;
         let at = (f64::from(px), f64::from(b) + TICK_GAP);
-        text(label, tick(TICK_SIZE), at)?;
+        put_text(root, label, tick(TICK_SIZE), at)?;
     }
     for (v, label) in &plan.y.major {
         let py = chart.backend_coord(&(plan.x.lo, *v)).1;
@@ -1425,23 +1117,24 @@ fn draw<DB: DrawingBackend>(
             v: VAlign::Middle,
             ..tick(TICK_SIZE)
         };
-        text(label, spec, (f64::from(l) - TICK_GAP, f64::from(py)))?;
+        put_text(root, label, spec, (f64::from(l) - TICK_GAP, f64::from(py)))?;
     }
 
     // Title and axis descriptions.
     let (w, h) = (f64::from(WIDTH), f64::from(HEIGHT));
-    text(&fig.title, tick(plan.title_size), (w / 2.0, MARGIN))?;
+    put_text(root, &fig.title, tick(plan.title_size), (w / 2.0, MARGIN))?;
     let desc = Text {
         v: VAlign::Bottom,
         ..tick(plan.desc_size)
     };
-    text(&fig.x_label, desc, (f64::from(l + r) / 2.0, h - MARGIN))?;
+    let at = (f64::from(l + r) / 2.0, h - MARGIN);
+    put_text(root, &fig.x_label, desc, at)?;
     let desc = Text {
         v: VAlign::Top,
         rotated: true,
         ..desc
     };
-    text(&fig.y_label, desc, (MARGIN, f64::from(t + b) / 2.0))?;
+    put_text(root, &fig.y_label, desc, (MARGIN, f64::from(t + b) / 2.0))?;
 
     // Legend.
     if let Some(lg) = &plan.legend {
@@ -1453,16 +1146,19 @@ fn draw<DB: DrawingBackend>(
         let labelled = plan.series.iter().filter(|s| !s.label.is_empty());
         for (i, s) in labelled.enumerate() {
             let cy = LEGEND_PAD + (i as f64 + 0.5) * lg.row - 2.0;
-            let at = corner(LEGEND_PAD, cy);
-            let (pts, dash, gap, style) = legend_line(s.look);
-            let (m1, m2, c) = mark_parts(s.marker, s.look.color, (LEGEND_SAMPLE / 2, 0));
-            root.draw(
-                &(EmptyElement::at(at)
-                    + DashedPathElement::new(pts, dash, gap, style)
-                    + m1
-                    + m2
-                    + c),
-            )?;
+            let (sx, sy) = corner(LEGEND_PAD, cy);
+            let sample = vec![(sx, sy), (sx + LEGEND_SAMPLE, sy)];
+            let style = s.look.line_style();
+            match (s.look.line, s.look.dash) {
+                (Some(_), Some((dash, gap))) => {
+                    root.draw(&DashedPathElement::new(sample, dash, gap, style))?
+                }
+                (Some(_), None) => root.draw(&PathElement::new(sample, style))?,
+                (None, _) => {}
+            }
+            if let Some(m) = s.marker {
+                draw_mark(root, m, s.look.color, (sx + LEGEND_SAMPLE / 2, sy))?;
+            }
             let spec = Text {
                 size: LEGEND_SIZE,
                 h: HPos::Left,
@@ -1470,21 +1166,10 @@ fn draw<DB: DrawingBackend>(
                 rotated: false,
             };
             let tx = x0 + LEGEND_PAD + f64::from(LEGEND_SAMPLE) + 8.0;
-            text(&s.label, spec, (tx, y0 + cy))?;
+            put_text(root, &s.label, spec, (tx, y0 + cy))?;
         }
     }
     Ok(())
-}
-
-/// The line part of a legend sample: points, dash, gap and style for a `DashedPathElement` (a
-/// single dash longer than the sample is a solid line; no line is transparent).
-fn legend_line(look: Look) -> (Vec<(i32, i32)>, i32, i32, ShapeStyle) {
-    let len = LEGEND_SAMPLE;
-    match (look.line, look.dash) {
-        (Some(_), Some((dash, gap))) => (vec![(0, 0), (len, 0)], dash, gap, look.line_style()),
-        (Some(_), None) => (vec![(0, 0), (len, 0)], len + 1, 1, look.line_style()),
-        (None, _) => (Vec::new(), 1, 1, TRANSPARENT.stroke_width(1)),
-    }
 }
 
 #[cfg(test)]
@@ -1522,7 +1207,11 @@ mod tests {
         }
         let bytes = std::fs::read(&png).unwrap();
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-        assert!(bytes.len() > 10_000, "PNG only {} bytes", bytes.len());
+        // The right size, and more ink than the frame alone (some 2,600 px): text got drawn.
+        let image = tiny_skia::Pixmap::decode_png(&bytes).unwrap();
+        assert_eq!((image.width(), image.height()), (WIDTH, HEIGHT));
+        let ink = image.pixels().iter().filter(|p| p.green() < 128).count();
+        assert!(ink > 3_500, "only {ink} dark pixels");
         if std::env::var_os("DMIMO_KEEP_PLOTS").is_none() {
             std::fs::remove_dir_all(&dir).unwrap();
         } else {
@@ -1699,22 +1388,52 @@ mod tests {
         assert!(err.to_string().starts_with("cannot render plot "), "{err}");
     }
 
+    /// Where `put_text` puts a text and how wide plotters measures it agree with what resvg
+    /// draws from the embedded font.
     #[test]
-    fn font_metrics_match_plotters() {
-        let font = font_metrics().unwrap();
-        assert!(font.cap > 0.6 && font.cap < 0.8, "cap height {}", font.cap);
-        assert_ne!(font.glyph('µ'), 0);
-        assert_ne!(font.glyph('≤'), 0);
-        for text in ["dmimo, ideal sync", "AVATAR Ty 10⁻³", "θ = 30°, τ ≤ 2 µs"] {
-            let ours = font.width(text, 15.0);
-            let size = 15.0 * font.scale_per_em;
-            let (theirs, _) = FontDesc::new(FontFamily::Name(FAMILY), size, FontStyle::Normal)
-                .box_size(text)
-                .unwrap();
-            assert!(
-                (ours - f64::from(theirs)).abs() <= 1.0,
-                "{text}: {ours} vs {theirs}"
+    fn text_lands_where_measured() {
+        let fonts = fonts().unwrap();
+        for text in [
+            "HAVATAR 10",
+            "AVATAR Ty 10⁻³",
+            "dmimo, ideal sync",
+            "θ = 30°, τ ≤ 2 µs",
+        ] {
+            let mut svg = String::new();
+            let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+            let spec = Text {
+                size: TICK_SIZE,
+                h: HPos::Left,
+                v: VAlign::Top,
+                rotated: false,
+            };
+            put_text(&root, text, spec, (100.0, 50.0)).unwrap();
+            root.present().unwrap();
+            drop(root);
+            let options = usvg::Options {
+                fontdb: fonts.clone(),
+                ..usvg::Options::default()
+            };
+            let tree = usvg::Tree::from_str(&svg, &options).unwrap();
+            let Some(usvg::Node::Text(drawn)) = tree.root().children().first() else {
+                panic!("{text}: no text drawn");
+            };
+            // The text's box spans the advance widths; the ink of capitals and digits starts at
+            // the anchor (rounded to a whole pixel).
+            let (layout, ink) = (
+                drawn.abs_bounding_box(),
+                drawn.flattened().abs_bounding_box(),
             );
+            let width = text_width(text, TICK_SIZE);
+            assert!(
+                (f64::from(layout.width()) - width).abs() <= 0.5,
+                "{text}: {} px wide, measured {width}",
+                layout.width()
+            );
+            assert_eq!(layout.left(), 100.0, "{text}");
+            if text.starts_with('H') {
+                assert!((ink.top() - 50.0).abs() <= 0.5, "cap top at {}", ink.top());
+            }
         }
     }
 

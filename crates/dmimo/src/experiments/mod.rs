@@ -46,7 +46,6 @@ impl Progress for Silent {
 pub struct Context<'a> {
     /// The root of this run's seed tree.
     pub seeds: SeedTree,
-    pub size: Size,
     pub progress: &'a dyn Progress,
 }
 
@@ -231,7 +230,6 @@ fn run_typed<C: ExperimentConfig>(entry: &Entry, req: &Request) -> Result<Report
     let start = Instant::now();
     let ctx = Context {
         seeds: SeedTree::new(req.seed).child(entry.id),
-        size: req.size,
         progress: req.progress,
     };
     let outcome = config.run(&ctx)?;
