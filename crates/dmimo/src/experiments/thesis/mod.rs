@@ -1,6 +1,8 @@
 //! Reproductions from H. V. Balan's thesis, "Achieving high data rates in distributed MIMO
-//! systems" (USC, 2013), Chapters 2–3 symbol-level model (notes/003 §1.7–1.8).
+//! systems" (USC, 2013): the Chapters 2–3 symbol-level model (notes/003 §1.7–1.8) and DistSync's
+//! efficient estimation (Ch. 4, notes/003 §3).
 
+pub mod canonical_form;
 pub mod cfo_null_collapse;
 pub mod null_leakage;
 pub mod precoder_rates;
@@ -29,6 +31,13 @@ pub static ENTRIES: &[Entry] = &[
         "thesis.precoder-rates",
         "4×4 sum rates of MR, ZF with water-filling and THP (simulated on symbols) vs SNR",
         "Balan, PhD thesis, USC 2013, §2.1 (eqs. 2.3–2.10); notes/003 §1.3–1.6",
+        Level::Symbol,
+        TARGETS,
+    ),
+    Entry::new::<canonical_form::Config>(
+        "distsync.canonical-form",
+        "Canonical form of a channel across timing/phase offsets, and whether it detects channel change",
+        "Balan, PhD thesis, USC 2013, §4.3 (eq. 4.11, Fig. 4.5); notes/003 §3.6",
         Level::Symbol,
         TARGETS,
     ),
