@@ -4,6 +4,7 @@
 //! Modules follow the data flow (DESIGN.md): [`units`] and [`rng`] underlie everything;
 //! [`radio`] (oscillators, OFDM, QAM) and [`channel`] (path loss, fading, delays, the impairment
 //! H̃ = Φ·H·Ψ) produce the signals; [`estimation`] measures them; [`precoding`] transmits;
+//! [`sync`] combines measurements across nodes and [`scheduling`] decides who transmits when;
 //! [`metrics`] and [`report`] summarize; [`scenario`] and [`experiments`] tie a run together.
 //!
 //! Channel convention: **y = Hᴴx + z** with H M×K (see [`linalg`]).
@@ -34,6 +35,8 @@ pub mod radio;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod scheduling;
+pub mod sync;
 pub mod units;
 
 /// The library version recorded in every result.

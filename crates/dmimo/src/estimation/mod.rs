@@ -4,6 +4,9 @@
 //!   modified large-spacing beacon of DistSync (thesis §4.3, notes/003 §3.4).
 //! * [`phase_slope`]: slope/intercept of a channel's phase across subcarriers (Tretter and Kay
 //!   estimators, thesis §4.3 eqs. 4.3–4.6, notes/003 §3.6) and the canonical form (eq. 4.11).
+//! * [`tracking`]: per-symbol phase trackers that predict ahead — AirSync's sliding-window slope
+//!   with linear extrapolation (thesis §3.1, notes/003 §2.3) and a Kalman tracker of phase,
+//!   frequency and drift (the improvement notes/003 §3.2 suggests).
 //! * [`crb`]: the Cramér–Rao bounds these estimators are tested against.
 //!
 //! SNR convention throughout: signal amplitude `A` per sample (or subcarrier), noise CN(0, σ²)
@@ -13,3 +16,4 @@
 pub mod cfo;
 pub mod crb;
 pub mod phase_slope;
+pub mod tracking;

@@ -1,0 +1,11 @@
+//! Scheduling: who transmits when.
+//!
+//! * [`beacons`]: synchronization beacon rounds — colour the interference graph so that no two
+//!   conflicting APs beacon together, and lay out each AP's two identical sequences far apart
+//!   (DistSync, H. V. Balan, PhD thesis, USC 2013, §4.2–4.3 and Fig. 4.4; notes/003 §3.3, §3.4,
+//!   §3.8). The measurements these beacons produce are combined by
+//!   [`crate::sync::pairwise_ls`].
+//!
+//! User and beam selection and fairness will live here too.
+
+pub mod beacons;

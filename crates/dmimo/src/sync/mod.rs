@@ -1,0 +1,16 @@
+//! Synchronization protocols, one module per protocol, named by what it does; each module's doc
+//! says which paper it comes from (the paper's name stays in `experiments/`).
+//!
+//! Every protocol answers the same three questions (DESIGN.md): who transmits when, what is
+//! estimated, and how it is corrected.
+//!
+//! * [`pairwise_ls`]: combine pairwise offset measurements between neighbouring nodes (CFO in Hz,
+//!   timing in s) into one offset per node by weighted least squares over the measurement graph —
+//!   the "constrained least squares" of DistSync (Balan, PhD thesis, USC 2013, §4.2–4.3;
+//!   notes/003 §3.4). Who transmits when is [`crate::scheduling::beacons`].
+//! * [`backhaul`]: the wired-backhaul and overhead accounting of AirSync and DistSync (thesis
+//!   §3.1, §3.7, §4.4; notes/003 §2.5, §3.7): CSI feedback and coefficient message sizes, the
+//!   centralized-vs-decentralized precoding backhaul rates, and the server turnaround budget.
+
+pub mod backhaul;
+pub mod pairwise_ls;
