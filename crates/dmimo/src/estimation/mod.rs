@@ -7,6 +7,7 @@
 //! * [`tracking`]: per-symbol phase trackers that predict ahead — AirSync's sliding-window slope
 //!   with linear extrapolation (thesis §3.1, notes/003 §2.3) and a Kalman tracker of phase,
 //!   frequency and drift (the improvement notes/003 §3.2 suggests).
+//! * [`timing`]: timing acquisition by correlation with a known (PN) preamble.
 //! * [`crb`]: the Cramér–Rao bounds these estimators are tested against.
 //!
 //! SNR convention throughout: signal amplitude `A` per sample (or subcarrier), noise CN(0, σ²)
@@ -16,4 +17,5 @@
 pub mod cfo;
 pub mod crb;
 pub mod phase_slope;
+pub mod timing;
 pub mod tracking;

@@ -2,6 +2,7 @@
 //! systems" (USC, 2013): the Chapters 2–3 symbol-level model (notes/003 §1.7–1.8) and DistSync's
 //! efficient estimation (Ch. 4, notes/003 §3).
 
+pub mod airsync_phase_error;
 pub mod canonical_form;
 pub mod cfo_null_collapse;
 pub mod null_leakage;
@@ -39,6 +40,13 @@ pub static ENTRIES: &[Entry] = &[
         "Canonical form of a channel across timing/phase offsets, and whether it detects channel change",
         "Balan, PhD thesis, USC 2013, §4.3 (eq. 4.11, Fig. 4.5); notes/003 §3.6",
         Level::Symbol,
+        TARGETS,
+    ),
+    Entry::new::<airsync_phase_error::Config>(
+        "airsync.phase-error",
+        "AirSync secondary-vs-master phase error (sample level), sliding-slope and Kalman trackers",
+        "Balan, PhD thesis, USC 2013, §3.1–3.2 (Fig. 3.4); notes/003 §2, §6 target 3",
+        Level::Sample,
         TARGETS,
     ),
 ];

@@ -1,0 +1,268 @@
+//! Reference-tone synchronization: AirSync (Balan, PhD thesis, USC 2013, Ch. 3; notes/003 §2).
+//!
+//! **Who transmits when.** A master AP sends, in every OFDM symbol of a packet, reference tones
+//! outside the data band (about ±7.5 MHz around a 5 MHz data band), and at the head of a packet a
+//! PN preamble and a channel-probing symbol ([`ToneLayout::master_frame`]).
+//!
+//! **What is estimated.** A secondary AP dedicates a receive chain to the master's signal and, per
+//! packet: acquires symbol timing from the preamble ([`crate::estimation::timing::acquire`]),
+//! takes each tone's phase from the probe as its reference ([`ToneSecondary::calibrate`]), then
+//! measures, symbol by symbol, the common phase of the tones relative to that reference — the
+//! master's carrier phase relative to its own, since one LO drives its TX and RX chains
+//! ([`ToneSecondary::measure`]) — and feeds it to a [`PhaseTracker`] (AirSync: a 4-symbol sliding
+//! slope; or a Kalman tracker).
+//!
+//! **How it is corrected.** The tracker extrapolates the drift `lookahead` symbols ahead — the
+//! pipeline delay between deciding a correction and its reaching the air — and the secondary
+//! rotates its frequency-domain data by that phase before the IFFT ([`ToneSecondary::transmit`]),
+//! so its signal carries the master's phase when it leaves the antenna.
+//!
+//! Choices the thesis leaves open (notes/003 §8 items 1–3), here configurable: the numerology
+//! ([`ToneLayout::airsync_default`]: 20 Msps, N = 256, CP 64, data on the central 64 bins = 5 MHz,
+//! tones on bins ±96 = ±7.5 MHz); how tones combine (one common phase, Σ_k Y_k·conj(ref_k), which
+//! weights each tone by its received amplitude); the tracker and the look-ahead.
+
+use crate::estimation::tracking::PhaseTracker;
+use crate::radio::ofdm::{Numerology, OfdmModem};
+use crate::radio::qam::pilot_sequence;
+use crate::units::{cis, C64};
+
+/// Where the data and the reference tones sit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToneLayout {
+    /// The numerology; `used` are the data subcarriers.
+    pub numerology: Numerology,
+    /// Reference-tone subcarriers (relative to DC), outside the data band.
+    pub tones: Vec<i32>,
+    /// Power of each tone relative to one data subcarrier (linear).
+    pub tone_power: f64,
+}
+
+impl ToneLayout {
+    /// AirSync-like layout (notes/003 §7.2 item 2, our assumption): 20 Msps, N = 256
+    /// (78.125 kHz spacing), CP 64 (3.2 µs), data on ±1..±32 (5 MHz), tones on ±96 (±7.5 MHz)
+    /// at the power of a data subcarrier.
+    pub fn airsync_default() -> Self {
+        ToneLayout {
+            numerology: Numerology::custom(256, 64, 20e6, 64).expect("valid numerology"),
+            tones: vec![-96, 96],
+            tone_power: 1.0,
+        }
+    }
+
+    /// Samples per OFDM symbol (CP + N).
+    pub fn symbol_len(&self) -> usize {
+        self.numerology.symbol_len(0)
+    }
+
+    /// The PN preamble's and the probe's bins: BPSK on data and tone subcarriers (tones at their
+    /// power).
+    fn known_bins(&self, seed: usize) -> Vec<C64> {
+        let n = self.numerology.n_fft;
+        let mut bins = vec![C64::default(); n];
+        let pn = pilot_sequence(self.numerology.used.len() + self.tones.len() + seed);
+        for (i, &k) in self.numerology.used.iter().enumerate() {
+            bins[self.numerology.bin(k)] = pn[i + seed];
+        }
+        for (i, &k) in self.tones.iter().enumerate() {
+            bins[self.numerology.bin(k)] =
+                pn[self.numerology.used.len() + i + seed] * self.tone_power.sqrt();
+        }
+        bins
+    }
+
+    /// The tone values the master sends in every symbol.
+    pub fn tone_values(&self) -> Vec<C64> {
+        self.tones
+            .iter()
+            .map(|_| C64::new(self.tone_power.sqrt(), 0.0))
+            .collect()
+    }
+
+    /// The master's packet head and body as time samples: symbol 0 the PN preamble, symbol 1 the
+    /// probe, then `data.len()` symbols each carrying `data[s]` (one value per data subcarrier)
+    /// and the reference tones.
+    pub fn master_frame(&self, modem: &mut OfdmModem, data: &[Vec<C64>]) -> Vec<C64> {
+        let (n, sl, cp) = (
+            self.numerology.n_fft,
+            self.symbol_len(),
+            self.numerology.cp_len(0),
+        );
+        let mut out = vec![C64::default(); sl * (2 + data.len())];
+        for (s, bins) in [self.known_bins(0), self.known_bins(7)].iter().enumerate() {
+            modem.modulate_bins(bins, cp, &mut out[s * sl..(s + 1) * sl]);
+        }
+        let mut bins = vec![C64::default(); n];
+        let tones = self.tone_values();
+        for (s, d) in data.iter().enumerate() {
+            bins.iter_mut().for_each(|b| *b = C64::default());
+            for (&k, v) in self.numerology.used.iter().zip(d) {
+                bins[self.numerology.bin(k)] = *v;
+            }
+            for (&k, v) in self.tones.iter().zip(&tones) {
+                bins[self.numerology.bin(k)] = *v;
+            }
+            modem.modulate_bins(&bins, cp, &mut out[(s + 2) * sl..(s + 3) * sl]);
+        }
+        out
+    }
+
+    /// The preamble's useful part (N samples, no CP) in time, for timing acquisition.
+    pub fn preamble_samples(&self, modem: &mut OfdmModem) -> Vec<C64> {
+        let (n, cp) = (self.numerology.n_fft, self.numerology.cp_len(0));
+        let mut sym = vec![C64::default(); n + cp];
+        modem.modulate_bins(&self.known_bins(0), cp, &mut sym);
+        sym[cp..].to_vec()
+    }
+
+    /// The probe's tone values (what [`ToneSecondary::calibrate`] compares against).
+    pub fn probe_tone_values(&self) -> Vec<C64> {
+        let bins = self.known_bins(7);
+        self.tones
+            .iter()
+            .map(|&k| bins[self.numerology.bin(k)])
+            .collect()
+    }
+}
+
+/// A secondary AP's tone tracker and transmitter (see the module doc).
+pub struct ToneSecondary {
+    layout: ToneLayout,
+    modem: OfdmModem,
+    bins: Vec<C64>,
+    tone_bins: Vec<usize>,
+    /// Per tone: conj(Y_probe / X_probe), so Σ Y_k·reference_k has phase 0 at the probe.
+    reference: Vec<C64>,
+    tracker: Box<dyn PhaseTracker + Send>,
+    lookahead: f64,
+}
+
+impl ToneSecondary {
+    /// A secondary with a tracker and a look-ahead (symbols between measurement and air).
+    pub fn new(layout: ToneLayout, tracker: Box<dyn PhaseTracker + Send>, lookahead: f64) -> Self {
+        let modem = OfdmModem::new(&layout.numerology);
+        let tone_bins = layout
+            .tones
+            .iter()
+            .map(|&k| layout.numerology.bin(k))
+            .collect();
+        let n = layout.numerology.n_fft;
+        let k = layout.tones.len();
+        ToneSecondary {
+            layout,
+            modem,
+            bins: vec![C64::default(); n],
+            tone_bins,
+            reference: vec![C64::new(1.0, 0.0); k],
+            tracker,
+            lookahead,
+        }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &ToneLayout {
+        &self.layout
+    }
+
+    /// Takes each tone's reference from the probe symbol (CP + N samples at the acquired timing):
+    /// reference_k = conj(Y_k / X_k), so the combination Σ_k (Y_k/t_k)·reference_k has phase 0 at
+    /// the probe and weights each tone by its received power (maximal-ratio combining).
+    pub fn calibrate(&mut self, probe_symbol: &[C64]) {
+        let cp = self.layout.numerology.cp_len(0);
+        self.modem.demodulate_bins(probe_symbol, cp, &mut self.bins);
+        let x = self.layout.probe_tone_values();
+        for ((r, &b), xk) in self.reference.iter_mut().zip(&self.tone_bins).zip(&x) {
+            *r = (self.bins[b] / xk).conj();
+        }
+    }
+
+    /// Measures the tones' common phase in one received symbol relative to the probe (wrapped,
+    /// rad), feeds it to the tracker and returns it.
+    pub fn measure(&mut self, symbol: &[C64]) -> f64 {
+        let cp = self.layout.numerology.cp_len(0);
+        self.modem.demodulate_bins(symbol, cp, &mut self.bins);
+        let tones = self.layout.tone_values();
+        let z: C64 = self
+            .tone_bins
+            .iter()
+            .zip(&self.reference)
+            .zip(&tones)
+            .map(|((&b, r), t)| self.bins[b] / t * r)
+            .sum();
+        let phase = z.arg();
+        self.tracker.update(phase);
+        phase
+    }
+
+    /// The master-minus-own phase drift since the probe, predicted `lookahead` symbols after the
+    /// latest measurement (rad, unwrapped in the tracker's frame).
+    pub fn predicted_drift_rad(&self) -> f64 {
+        self.tracker.predict(self.lookahead)
+    }
+
+    /// Builds one transmit symbol: data (one value per data subcarrier) rotated by the predicted
+    /// drift, IFFT, CP (the secondary's TX chain then adds its own LO phase, which the rotation
+    /// compensates).
+    pub fn transmit(&mut self, data: &[C64], out: &mut [C64]) {
+        let rot = cis(self.predicted_drift_rad());
+        let cp = self.layout.numerology.cp_len(0);
+        self.bins.iter_mut().for_each(|b| *b = C64::default());
+        for (&k, v) in self.layout.numerology.used.iter().zip(data) {
+            self.bins[self.layout.numerology.bin(k)] = v * rot;
+        }
+        self.modem.modulate_bins(&self.bins, cp, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimation::timing::acquire;
+    use crate::estimation::tracking::{Extrapolation, SlidingSlope};
+    use crate::units::wrap_phase;
+    use std::f64::consts::TAU;
+
+    /// Noiseless: a master whose phase runs ahead at a constant CFO is tracked, and the prediction
+    /// d symbols ahead matches the drift, up to the CFO's inter-carrier interference (ε = 0.048
+    /// bin): the data band is left empty (an all-ones band would leak ~0.03 rad coherently), but
+    /// the probe's 64 BPSK data bins still leak ≲ √64·sin(πε)/(π·64) ≈ 6e-3 rad into the tones.
+    /// Any error in the chain (timing, sign, symbol count) would show as ≥ 0.38 rad.
+    const ICI_TOL: f64 = 6e-3;
+
+    #[test]
+    fn noiseless_constant_cfo_is_tracked() {
+        let layout = ToneLayout::airsync_default();
+        let mut modem = OfdmModem::new(&layout.numerology);
+        let data: Vec<Vec<C64>> = (0..30).map(|_| vec![C64::default(); 64]).collect();
+        let tx = layout.master_frame(&mut modem, &data);
+        let (sl, ts) = (layout.symbol_len(), layout.numerology.sample_period_s());
+        let cfo = 3750.0;
+        // channel: 10-sample delay and a fixed phase; CFO rotation sample by sample
+        let mut rx = vec![C64::default(); tx.len() + 40];
+        for (i, x) in tx.iter().enumerate() {
+            rx[i + 10] = x * cis(0.4 + TAU * cfo * (i as f64) * ts);
+        }
+        let t = acquire(&rx, &layout.preamble_samples(&mut modem), 0, 120);
+        assert_eq!(t.start, 10 + layout.numerology.cp_len(0));
+        let start = t.start - layout.numerology.cp_len(0);
+        let mut sec = ToneSecondary::new(
+            layout.clone(),
+            Box::new(SlidingSlope::airsync(Extrapolation::FromLatest)),
+            3.0,
+        );
+        sec.calibrate(&rx[start + sl..start + 2 * sl]);
+        let per_symbol = TAU * cfo * sl as f64 * ts;
+        for s in 0..30 {
+            let sym = &rx[start + (s + 2) * sl..start + (s + 3) * sl];
+            let m = sec.measure(sym);
+            assert!(
+                wrap_phase(m - per_symbol * (s + 1) as f64).abs() < ICI_TOL,
+                "symbol {s}: {m}"
+            );
+            if s >= 5 {
+                let want = per_symbol * (s + 1 + 3) as f64;
+                assert!(wrap_phase(sec.predicted_drift_rad() - want).abs() < 2.0 * ICI_TOL);
+            }
+        }
+    }
+}
