@@ -164,7 +164,14 @@ fn list() {
 fn print_config(id: &str, quick: bool) -> Result<bool, Failure> {
     let entry = find(id)?;
     let size = if quick { Size::Quick } else { Size::Full };
-    println!("# {} — {}\n# source: {}\nexperiment = \"{}\"\nseed = {DEFAULT_SEED}\nsize = \"{}\"\n\n[config]", entry.id, entry.title, entry.source, entry.id, if quick { "quick" } else { "full" });
+    println!(
+        "# {} — {}\n# source: {}\nexperiment = \"{}\"\nseed = {DEFAULT_SEED}\nsize = \"{}\"\n",
+        entry.id,
+        entry.title,
+        entry.source,
+        entry.id,
+        if quick { "quick" } else { "full" }
+    );
     print!("{}", (entry.config_toml)(size));
     Ok(true)
 }

@@ -199,11 +199,7 @@ fn a_result_directory_is_complete() {
 #[test]
 fn config_output_is_a_runnable_scenario() {
     let tmp = tempfile::tempdir().unwrap();
-    for id in [
-        "thesis.null-leakage",
-        "thesis.cfo-null-collapse",
-        "thesis.precoder-rates",
-    ] {
+    for id in dmimo::experiments::ids() {
         let o = dmimo(&["config", id, "--quick"], tmp.path());
         assert!(o.status.success());
         std::fs::write(tmp.path().join("s.toml"), &o.stdout).unwrap();

@@ -14,6 +14,38 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "change_miss_rate_at_5pct_false_alarm",
         "noiseless canonical forms are exactly offset-invariant, so every changed channel is detected",
     ),
+    (
+        "mean_gain_over_sweep",
+        "distsync.sum-rate-4x4: with one pilot symbol at the swept power (the prototype's downlink sounding) the per-subcarrier estimate is as noisy as the data link, so ZF leaves ~3 noise powers of interference and the gain falls to ~1.1 at the low end of the sweep (3.1 at the top; mean ≈ 1.96, ratio of mean rates 2.56)",
+    ),
+    (
+        "bf_mean_gain_db",
+        "airsync.bf-gain: gain + null leakage = 2 for the same errors, so the thesis' 2.98 dB needs a mean leakage of −18.6 dB while its own −24.46 dB gives 3.0025 dB; dmimo's model (leakage ≈ −21.4 dB as a linear mean) gives 2.995 dB",
+    ),
+    (
+        "null_leakage_p90_db",
+        "airsync.null-leakage: Rayleigh-faded subcarriers estimated at 30 dB per link leave a tail above −20 dB (90th percentile ≈ −19.5 dB; mean of dB −25.3, within the target)",
+    ),
+    (
+        "zf_sinr_median_db",
+        "airsync.zf-2x2: over random drops of equal-mean Rayleigh links the median user gets ≈ 21 dB (25 dB without impairments); the thesis' 29/26 dB placement sits at dmimo's 96th/84th percentile",
+    ),
+    (
+        "zf_sum_rate_bps_per_hz",
+        "airsync.zf-2x2: follows from the median SINR ≈ 21 dB (13.2 bps/Hz; the thesis' 18.27 is at the top of dmimo's drops)",
+    ),
+    (
+        "zf_gain_over_p2p",
+        "airsync.zf-2x2: ≈ 1.39 over the measured best link (9.5 bps/Hz, on target) for the same reason",
+    ),
+    (
+        "thp_sinr_median_db",
+        "airsync.thp-4x4: dmimo's users spread from 27 dB (first in the THP order) to 11 dB (last), median ≈ 22 dB, 0.4 dB above the tolerance of the thesis' 16.8–21.4 dB; sum rate and gain are on target",
+    ),
+    (
+        "thp_gain_over_tdma",
+        "airsync.vs-tdma: THP's SINR follows TDMA's within 1–2 dB as the thesis says, but the impairment ceiling (≈ 23 dB) and the shaping loss hold the gain to ≈ +39% on average (+46% at 15 dB down to +30% at 30 dB); +85% needs THP at TDMA's SINR up to 30 dB",
+    ),
 ];
 
 fn run(id: &str, threads: usize) -> Report {

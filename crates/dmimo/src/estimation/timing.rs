@@ -1,5 +1,5 @@
 //! Timing acquisition by correlation with a known preamble (PN-based timing, thesis §3.1 and §4.2
-//! [TEF99]; notes/003 §2.8 step 1).
+//! \[TEF99\]; notes/003 §2.8 step 1).
 
 use crate::units::C64;
 

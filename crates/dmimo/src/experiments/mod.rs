@@ -92,7 +92,7 @@ pub struct Entry {
     pub targets_toml: &'static str,
     /// Resolves and validates the configuration without running.
     pub check: fn(Size, Option<&toml::Table>) -> Result<(), FieldError>,
-    /// The configuration at a size, as TOML (what a scenario's `[config]` table may override).
+    /// The configuration at a size, as the `[config]` table of a scenario file.
     pub config_toml: fn(Size) -> String,
     run: fn(&Entry, &Request) -> Result<Report, RunError>,
 }
@@ -211,11 +211,16 @@ fn merge(base: &mut toml::Table, overrides: &toml::Table) {
 }
 
 fn config_toml<C: ExperimentConfig>(size: Size) -> String {
-    let c = match size {
+    /// Wrapped so nested tables come out as `[config.x]`, ready to paste into a scenario.
+    #[derive(Serialize)]
+    struct Wrapped<T> {
+        config: T,
+    }
+    let config = match size {
         Size::Full => C::full(),
         Size::Quick => C::quick(),
     };
-    toml::to_string(&c).expect("experiment configurations serialize to TOML")
+    toml::to_string(&Wrapped { config }).expect("experiment configurations serialize to TOML")
 }
 
 fn check_typed<C: ExperimentConfig>(

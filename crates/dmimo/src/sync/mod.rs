@@ -8,6 +8,9 @@
 //!   timing in s) into one offset per node by weighted least squares over the measurement graph —
 //!   the "constrained least squares" of DistSync (Balan, PhD thesis, USC 2013, §4.2–4.3;
 //!   notes/003 §3.4). Who transmits when is [`crate::scheduling::beacons`].
+//! * [`pairwise_beacons`]: DistSync's CFO protocol at sample level — interleaved repeated
+//!   beacons, the modified Schmidl–Cox estimator, least-squares combination and retuning with
+//!   holdover (thesis §4.2–4.4; notes/003 §3.3–3.5), single-source (the prototype) or all pairs.
 //! * [`reference_tone`]: a master's out-of-band reference tones tracked by secondaries that
 //!   pre-rotate their data by the predicted drift — AirSync (thesis Ch. 3; notes/003 §2).
 //! * [`backhaul`]: the wired-backhaul and overhead accounting of AirSync and DistSync (thesis
@@ -15,5 +18,6 @@
 //!   centralized-vs-decentralized precoding backhaul rates, and the server turnaround budget.
 
 pub mod backhaul;
+pub mod pairwise_beacons;
 pub mod pairwise_ls;
 pub mod reference_tone;
