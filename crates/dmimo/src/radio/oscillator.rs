@@ -57,6 +57,21 @@ pub struct OscillatorSpec {
 }
 
 impl OscillatorSpec {
+    /// WARP-like boards, the default of every thesis experiment (Balan, PhD thesis, USC 2013):
+    /// - static offset within ±1.5 ppm (§4.3, "1.5 ppm frequency stability");
+    /// - frequency walk 130 Hz²/s per oscillator: two boards' relative walk then drifts
+    ///   √(2·130·0.1 s) = 5.1 Hz rms, ≈ 10 Hz at the 95th percentile, per 100 ms refresh —
+    ///   Table 4.1's 10 Hz precision against a 100 Hz/s drift — and wanders ≈ 26 Hz over 1 s, the
+    ///   3740–3770 Hz band of Fig. 4.1;
+    /// - Wiener phase noise of 0.01 Hz linewidth (0.45° rms per board over 1 ms): WARP's phase
+    ///   noise is "quite small" (§2.2, Fig. 2.2), and a 40 MHz reference multiplied to 2.4 GHz
+    ///   would give less.
+    pub const WARP: OscillatorSpec = OscillatorSpec {
+        max_offset_ppm: 1.5,
+        freq_walk_hz2_per_s: 130.0,
+        linewidth_hz: 0.01,
+    };
+
     /// Draws one oscillator: offset uniform in ±max_offset_ppm·f_c, initial phase uniform in [0, 2π).
     pub fn draw(&self, carrier_hz: f64, rng: &mut SimRng) -> OscillatorParams {
         let max = ppm_to_hz(self.max_offset_ppm, carrier_hz);

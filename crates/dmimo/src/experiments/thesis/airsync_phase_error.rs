@@ -69,9 +69,9 @@ pub struct Config {
     pub carrier_hz: f64,
     /// Static oscillator offsets are uniform within ± this (ppm); thesis: ≈ 1.5 ppm.
     pub max_offset_ppm: f64,
-    /// Thermal frequency walk of each oscillator (Hz²/s); 900 = 30 Hz/√s (Fig. 4.1).
+    /// Thermal frequency walk of each oscillator (Hz²/s); default [`OscillatorSpec::WARP`].
     pub freq_walk_hz2_per_s: f64,
-    /// Wiener phase-noise linewidth of each oscillator (Hz); WARP's is "quite small".
+    /// Wiener phase-noise linewidth of each oscillator (Hz); default [`OscillatorSpec::WARP`].
     pub linewidth_hz: f64,
     /// Frames per SNR point (each with its own oscillators, channel and noise).
     pub frames: usize,
@@ -92,9 +92,9 @@ impl ExperimentConfig for Config {
             adc_bits: 14,
             adc_backoff_db: 15.0,
             carrier_hz: 2.4e9,
-            max_offset_ppm: 1.5,
-            freq_walk_hz2_per_s: 900.0,
-            linewidth_hz: 0.01,
+            max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
+            freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
+            linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
             frames: 300,
         }
     }

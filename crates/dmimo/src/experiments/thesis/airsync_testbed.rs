@@ -24,11 +24,9 @@
 //! * **Numerology**: 802.11-like, [`Numerology::wifi20`] (N = 64, CP 16, 4 µs symbols, 52 used
 //!   subcarriers at 312.5 kHz). The thesis' data band was 5 MHz (notes §8 item 1); 20 MHz makes the
 //!   same office channel 3× more frequency-selective across the used band.
-//! * **Oscillators** (one per AP, [`OscillatorSpec`]): static offset uniform in ±1.5 ppm of 2.4 GHz
-//!   (WARP, §3.1), a thermal frequency walk of 900 Hz²/s (30 Hz/√s: the "tens of Hz every second"
-//!   of Fig. 4.1), Wiener phase noise of 0.01 Hz linewidth (the thesis calls WARP's phase noise
-//!   "quite small", Fig. 2.2; the same values as `airsync.phase-error` and
-//!   `thesis.cfo-null-collapse`).
+//! * **Oscillators** (one per AP): [`OscillatorSpec::WARP`], shared by every thesis experiment —
+//!   static offset uniform in ±1.5 ppm of 2.4 GHz, a thermal frequency walk of 130 Hz²/s (Table 4.1
+//!   and Fig. 4.1) and Wiener phase noise of 0.01 Hz linewidth (WARP's is "quite small", Fig. 2.2).
 //! * **Reference tracking** (§3.1; notes §2.3, §2.8): the master's out-of-band pilot tones reach a
 //!   secondary at `pilot_snr_db` = 28.5 dB per tone (Fig. 3.4); the secondary combines
 //!   `pilot_tones` = 2 tones (one FFT bin each, ±7.5 MHz) per symbol, so each per-symbol phase
@@ -181,7 +179,7 @@ pub struct Testbed {
     pub carrier_hz: f64,
     /// Static carrier offset of every AP, uniform in ±this (ppm); WARP ≈ 1.5 ppm (§3.1).
     pub osc_max_offset_ppm: f64,
-    /// Thermal frequency random walk of every oscillator (Hz²/s); 900 = 30 Hz/√s (Fig. 4.1).
+    /// Thermal frequency random walk of every oscillator (Hz²/s); default [`OscillatorSpec::WARP`].
     pub osc_freq_walk_hz2_per_s: f64,
     /// 3 dB linewidth of every oscillator's Wiener phase noise (Hz).
     pub osc_linewidth_hz: f64,
@@ -244,9 +242,9 @@ impl Testbed {
     pub fn full() -> Self {
         Testbed {
             carrier_hz: 2.4e9,
-            osc_max_offset_ppm: 1.5,
-            osc_freq_walk_hz2_per_s: 900.0,
-            osc_linewidth_hz: 0.01,
+            osc_max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
+            osc_freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
+            osc_linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
             sampling_offset_max_ppm: 1.0,
             pilot_snr_db: 28.5,
             pilot_tones: 2,

@@ -17,7 +17,7 @@ use crate::channel::impairment::Impairment;
 use crate::linalg::cn01;
 use crate::precoding::{eval::coherent_sum_ratio, linear::zf};
 use crate::radio::ofdm::Numerology;
-use crate::radio::oscillator::{Oscillator, OscillatorParams};
+use crate::radio::oscillator::{Oscillator, OscillatorParams, OscillatorSpec};
 use crate::report::{Figure, Origin, Style, Table};
 use crate::scenario::{Check, FieldError};
 use crate::units::{db_to_lin, lin_to_db};
@@ -38,7 +38,7 @@ pub struct Config {
     /// A compensation accurate to ±this (Hz): the residual is drawn per drop uniformly in
     /// [−x, x] (Table 4.1's "CFO precision 10 Hz" read as a bound).
     pub residual_uniform_hz: f64,
-    /// Thermal frequency random walk of every oscillator (Hz²/s); 900 = 30 Hz/√s (Fig. 4.1).
+    /// Thermal frequency random walk of every oscillator (Hz²/s); default [`OscillatorSpec::WARP`].
     pub freq_walk_hz2_per_s: f64,
     /// 3 dB linewidth of every oscillator's Wiener phase noise (Hz); WARP's is "quite small".
     pub linewidth_hz: f64,
@@ -57,8 +57,8 @@ impl ExperimentConfig for Config {
             relative_cfo_hz: 3750.0,
             residual_cfo_hz: vec![0.0, 2.0, 5.0, 7.0, 10.0, 15.0, 20.0],
             residual_uniform_hz: 10.0,
-            freq_walk_hz2_per_s: 900.0,
-            linewidth_hz: 0.01,
+            freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
+            linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
             floor_db: -45.0,
             drops: 100,
             pdp_taps: 4,

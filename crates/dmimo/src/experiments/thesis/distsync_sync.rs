@@ -81,9 +81,9 @@ impl SyncSetup {
     pub fn warp_prototype() -> Self {
         SyncSetup {
             carrier_hz: 2.4e9,
-            max_offset_ppm: 1.5,
-            freq_walk_hz2_per_s: 130.0,
-            linewidth_hz: 0.01,
+            max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
+            freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
+            linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
             refresh_interval_s: 0.1,
             sync_slot_s: 1e-3,
             symbols_per_half: 2,
