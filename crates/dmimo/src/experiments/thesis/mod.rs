@@ -8,6 +8,7 @@ pub mod airsync_phase_error;
 pub mod airsync_testbed;
 pub mod canonical_form;
 pub mod cfo_null_collapse;
+pub mod distsync_backhaul;
 pub mod distsync_rates;
 pub mod distsync_sync;
 pub mod null_leakage;
@@ -111,5 +112,12 @@ pub static ENTRIES: &[Entry] = &[
         "Balan, PhD thesis, USC 2013, §4.4 (Figs. 4.11–4.12); notes/003 §3.5, §6 target 14",
         Level::Symbol,
         TARGETS_DISTSYNC,
+    ),
+    Entry::new::<distsync_backhaul::Config>(
+        "distsync.backhaul",
+        "Backhaul and overhead accounting: CSI feedback, coefficient messages, server turnaround, centralized vs decentralized precoding",
+        "Balan, PhD thesis, USC 2013, §3.1, §3.7, §4.4; notes/003 §2.5, §3.7, §8 item 6",
+        Level::Analytic,
+        TARGETS,
     ),
 ];
