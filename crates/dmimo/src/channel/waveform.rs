@@ -59,19 +59,21 @@ impl FractionalDelay {
 
     /// `y[n] = Σ_i taps[i]·x[n − i − shift]`, zero outside `x`; same length as `x`.
     pub fn apply(&self, x: &[C64]) -> Vec<C64> {
+        (0..x.len()).map(|n| self.output(x, n)).collect()
+    }
+
+    /// One output sample `y[n]` of [`FractionalDelay::apply`] — for a delay that changes along
+    /// the signal (a drifting sampling clock), use a filter per stretch and pick its outputs.
+    pub fn output(&self, x: &[C64], n: usize) -> C64 {
         let len = x.len() as i64;
-        (0..len)
-            .map(|n| {
-                self.taps
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, &t)| {
-                        let m = n - i as i64 - self.shift;
-                        (0..len).contains(&m).then(|| x[m as usize] * t)
-                    })
-                    .sum()
+        self.taps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &t)| {
+                let m = n as i64 - i as i64 - self.shift;
+                (0..len).contains(&m).then(|| x[m as usize] * t)
             })
-            .collect()
+            .sum()
     }
 }
 

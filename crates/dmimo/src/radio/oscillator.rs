@@ -89,6 +89,48 @@ impl OscillatorSpec {
     }
 }
 
+/// Where a node's sampling clock comes from (notes/003 §1.7, §3.2, §7.2 item 3).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SamplingClock {
+    /// Every node samples exactly at the nominal rate.
+    Ideal,
+    /// Derived from the carrier oscillator (the "single-oscillator design", thesis §4.2): the
+    /// relative sampling offset equals the relative carrier offset, SFO = CFO·f_s/f_c.
+    Shared,
+    /// A separate reference per node (WARP: a 20 MHz oscillator of ≈ 1 ppm, thesis §3.1), offset
+    /// uniform within ±`max_ppm`, independent of the carrier.
+    Separate { max_ppm: f64 },
+}
+
+impl SamplingClock {
+    /// The relative sampling-rate offset ε of a receiver against a transmitter (dimensionless:
+    /// the receiver takes its sample n at the transmitter's sample n·(1 + ε)), given the two
+    /// carrier oscillators; draws from `rng` only for [`SamplingClock::Separate`].
+    pub fn relative_offset(
+        &self,
+        tx: &OscillatorParams,
+        rx: &OscillatorParams,
+        carrier_hz: f64,
+        rng: &mut SimRng,
+    ) -> f64 {
+        match *self {
+            SamplingClock::Ideal => 0.0,
+            SamplingClock::Shared => (rx.offset_hz - tx.offset_hz) / carrier_hz,
+            SamplingClock::Separate { max_ppm } => {
+                let mut draw = || {
+                    if max_ppm > 0.0 {
+                        rng.random_range(-max_ppm..=max_ppm) * 1e-6
+                    } else {
+                        0.0
+                    }
+                };
+                draw() - draw()
+            }
+        }
+    }
+}
+
 /// The state of one oscillator, advanced forward in time.
 #[derive(Clone, Debug)]
 pub struct Oscillator {
@@ -299,6 +341,24 @@ mod tests {
         // applying the correction to a sample carrying the oscillator phase leaves the residual
         let y = corr.apply(cis(o.phase_rad()), o.time_s());
         assert!((y.arg() - 2.0 * PI * 0.01).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sampling_clock_offsets() {
+        let tx = OscillatorParams::static_offset(1200.0);
+        let rx = OscillatorParams::static_offset(-2400.0);
+        let mut rng = SeedTree::new(6).rng();
+        assert_eq!(
+            SamplingClock::Ideal.relative_offset(&tx, &rx, 2.4e9, &mut rng),
+            0.0
+        );
+        let shared = SamplingClock::Shared.relative_offset(&tx, &rx, 2.4e9, &mut rng);
+        assert!((shared + 1.5e-6).abs() < 1e-15, "{shared}");
+        for _ in 0..100 {
+            let e =
+                SamplingClock::Separate { max_ppm: 1.0 }.relative_offset(&tx, &rx, 2.4e9, &mut rng);
+            assert!(e.abs() <= 2e-6);
+        }
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! 3-tap Rayleigh channel, a fractional delay, the two APs' oscillators (WARP-like: static offset
 //! within ±1.5 ppm of 2.4 GHz, thermal frequency walk, Wiener phase noise), AWGN at the pilot SNR
 //! (per tone, per FFT bin), the secondary's own transmission leaking into its receiver
-//! `self_interference_db` above the tones once it transmits, and a 14-bit ADC. The pilot SNR is the
+//! `self_interference_db` above the tones once it transmits, sampling clocks that slide against
+//! each other (WARP: separate ≈ 1 ppm references), and a 14-bit ADC. The pilot SNR is the
 //! received one, on each frame's channel (the thesis quotes it as measured at the secondary). The secondary acquires timing from the preamble, calibrates on the probe, measures
 //! the tones' common phase in every symbol from the `track_start`-th on (Fig. 3.3), and predicts
 //! the drift `lookahead` symbols ahead with AirSync's 4-symbol sliding slope; a Kalman tracker is
@@ -24,7 +25,7 @@ use crate::estimation::tracking::{
 use crate::metrics::Cdf;
 use crate::radio::frontend::Adc;
 use crate::radio::ofdm::OfdmModem;
-use crate::radio::oscillator::{Oscillator, OscillatorSpec};
+use crate::radio::oscillator::{Oscillator, OscillatorSpec, SamplingClock};
 use crate::report::{Figure, Origin, Style, Table};
 use crate::rng::SeedTree;
 use crate::scenario::{Check, FieldError};
@@ -73,6 +74,10 @@ pub struct Config {
     pub freq_walk_hz2_per_s: f64,
     /// Wiener phase-noise linewidth of each oscillator (Hz); default [`OscillatorSpec::WARP`].
     pub linewidth_hz: f64,
+    /// The sampling clocks: WARP derives them from a separate 20 MHz reference of ≈ 1 ppm
+    /// (thesis §3.1). A relative offset ε makes the secondary's samples slide against the
+    /// master's by ε per sample, a phase ramp across subcarriers that grows over the frame.
+    pub sampling_clock: SamplingClock,
     /// Frames per SNR point (each with its own oscillators, channel and noise).
     pub frames: usize,
 }
@@ -95,6 +100,7 @@ impl ExperimentConfig for Config {
             max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
             freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
             linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
+            sampling_clock: SamplingClock::Separate { max_ppm: 1.0 },
             frames: 300,
         }
     }
@@ -142,6 +148,9 @@ impl ExperimentConfig for Config {
             "Hz²/s",
         )?;
         c.range("linewidth_hz", self.linewidth_hz, 0.0, 1e4, "Hz")?;
+        if let SamplingClock::Separate { max_ppm } = self.sampling_clock {
+            c.range("sampling_clock.max_ppm", max_ppm, 0.0, 100.0, "ppm")?;
+        }
         c.count("frames", self.frames, 1, 1_000_000)
     }
 
@@ -360,7 +369,6 @@ impl Config {
                     .sum()
             })
             .collect();
-        y = FractionalDelay::new(delay, 16).apply(&y);
 
         // oscillators: relative phase ψ = ϕ_master − ϕ_secondary, linear within a symbol
         let spec = OscillatorSpec {
@@ -373,6 +381,20 @@ impl Config {
             .collect();
         let mut oscs: Vec<Oscillator> = (0..2)
             .map(|i| Oscillator::new(spec.draw(self.carrier_hz, &mut osc_rng[i])))
+            .collect();
+        // the propagation delay, sliding by ε per sample with the sampling clocks (one delay per
+        // symbol: the slide within a symbol is ≤ 320·ε ≈ 1e-3 sample)
+        let eps = self.sampling_clock.relative_offset(
+            oscs[0].params(),
+            oscs[1].params(),
+            self.carrier_hz,
+            &mut seeds.child("sampling-clock").rng(),
+        );
+        let filters: Vec<FractionalDelay> = (0..=y.len() / sl)
+            .map(|b| FractionalDelay::new(delay - eps * (b * sl + sl / 2) as f64, 16))
+            .collect();
+        y = (0..y.len())
+            .map(|i| filters[i / sl].output(&y, i))
             .collect();
         let horizon = n_sym + self.lookahead_symbols.ceil() as usize + 2;
         let mut psi_start = Vec::with_capacity(horizon);
