@@ -131,6 +131,8 @@ pub struct ToneSecondary {
     modem: OfdmModem,
     bins: Vec<C64>,
     tone_bins: Vec<usize>,
+    /// The values the master puts on the tones in every symbol.
+    tone_values: Vec<C64>,
     /// Per tone: conj(Y_probe / X_probe), so Σ Y_k·reference_k has phase 0 at the probe.
     reference: Vec<C64>,
     tracker: Box<dyn PhaseTracker + Send>,
@@ -148,11 +150,13 @@ impl ToneSecondary {
             .collect();
         let n = layout.numerology.n_fft;
         let k = layout.tones.len();
+        let tone_values = layout.tone_values();
         ToneSecondary {
             layout,
             modem,
             bins: vec![C64::default(); n],
             tone_bins,
+            tone_values,
             reference: vec![C64::new(1.0, 0.0); k],
             tracker,
             lookahead,
@@ -181,12 +185,11 @@ impl ToneSecondary {
     pub fn measure(&mut self, symbol: &[C64]) -> f64 {
         let cp = self.layout.numerology.cp_len(0);
         self.modem.demodulate_bins(symbol, cp, &mut self.bins);
-        let tones = self.layout.tone_values();
         let z: C64 = self
             .tone_bins
             .iter()
             .zip(&self.reference)
-            .zip(&tones)
+            .zip(&self.tone_values)
             .map(|((&b, r), t)| self.bins[b] / t * r)
             .sum();
         let phase = z.arg();

@@ -315,8 +315,9 @@ impl ExperimentConfig for Config {
 
 #[derive(Default)]
 struct CaseErrors {
-    /// Prediction errors (degrees) of the sliding-slope and Kalman trackers.
+    /// Prediction errors (degrees) of the sliding-slope tracker.
     sliding: Vec<f64>,
+    /// Prediction errors (degrees) of the Kalman tracker, on the same measurements.
     kalman: Vec<f64>,
     timing_failures: usize,
 }
