@@ -17,13 +17,14 @@
 
 use super::super::{key, par_indexed, Context, ExperimentConfig, Outcome, RunError};
 use crate::channel::fading::PowerDelayProfile;
-use crate::channel::waveform::{add_awgn, FractionalDelay};
+use crate::channel::waveform::add_awgn;
 use crate::estimation::timing::acquire;
 use crate::estimation::tracking::{
     Extrapolation, KalmanParams, KalmanTracker, PhaseTracker, SlidingSlope,
 };
 use crate::metrics::Cdf;
 use crate::radio::frontend::Adc;
+use crate::radio::link::{CarrierPath, Link};
 use crate::radio::ofdm::OfdmModem;
 use crate::radio::oscillator::{Oscillator, OscillatorSpec, SamplingClock};
 use crate::report::{Figure, Origin, Style, Table};
@@ -361,16 +362,6 @@ impl Config {
         let pdp = PowerDelayProfile::exponential(3, 1.0);
         let taps = pdp.draw(&mut rng);
         let delay = 4.0 + rng.random_range(0.0..1.0);
-        let mut y: Vec<C64> = (0..tx.len() + 64)
-            .map(|i| {
-                taps.iter()
-                    .enumerate()
-                    .filter(|(l, _)| i >= *l && i - l < tx.len())
-                    .map(|(l, h)| tx[i - l] * h)
-                    .sum()
-            })
-            .collect();
-
         // oscillators: relative phase ψ = ϕ_master − ϕ_secondary, linear within a symbol
         let spec = OscillatorSpec {
             max_offset_ppm: self.max_offset_ppm,
@@ -383,40 +374,42 @@ impl Config {
         let mut oscs: Vec<Oscillator> = (0..2)
             .map(|i| Oscillator::new(spec.draw(self.carrier_hz, &mut osc_rng[i])))
             .collect();
-        // the propagation delay, sliding by ε per sample with the sampling clocks (one delay per
-        // symbol: the slide within a symbol is ≤ 320·ε ≈ 1e-3 sample)
-        let eps = self.sampling_clock.relative_offset(
-            oscs[0].params(),
-            oscs[1].params(),
-            self.carrier_hz,
-            &mut seeds.child("sampling-clock").rng(),
-        );
-        let filters: Vec<FractionalDelay> = (0..=y.len() / sl)
-            .map(|b| FractionalDelay::new(delay - eps * (b * sl + sl / 2) as f64, 16))
-            .collect();
-        y = (0..y.len())
-            .map(|i| filters[i / sl].output(&y, i))
-            .collect();
+        // the propagation delay slides by ε per sample with the sampling clocks
+        let link = Link {
+            taps,
+            delay_samples: delay,
+            clock_offset: self.sampling_clock.relative_offset(
+                oscs[0].params(),
+                oscs[1].params(),
+                self.carrier_hz,
+                &mut seeds.child("sampling-clock").rng(),
+            ),
+            block_len: sl,
+            interp_half_len: 16,
+        };
+        let mut y = link.propagate(&tx, tx.len() + 64);
         let horizon = n_sym + self.lookahead_symbols.ceil() as usize + 2;
-        let mut psi_start = Vec::with_capacity(horizon);
-        let mut f_rel = Vec::with_capacity(horizon);
-        for s in 0..horizon {
-            for (o, r) in oscs.iter_mut().zip(osc_rng.iter_mut()) {
-                o.advance_to(s as f64 * sl as f64 * ts, r);
-            }
-            psi_start.push(oscs[0].phase_rad() - oscs[1].phase_rad());
-            f_rel.push(oscs[0].frequency_offset_hz() - oscs[1].frequency_offset_hz());
-        }
-        for (i, v) in y.iter_mut().enumerate() {
-            let s = (i / sl).min(horizon - 1);
-            *v *= cis(psi_start[s] + TAU * f_rel[s] * (i - s * sl) as f64 * ts);
-        }
+        let [master, secondary] = &mut oscs[..] else {
+            unreachable!("two oscillators")
+        };
+        let [master_rng, secondary_rng] = &mut osc_rng[..] else {
+            unreachable!("two streams")
+        };
+        let carrier = CarrierPath::record(
+            (master, master_rng),
+            (secondary, secondary_rng),
+            0.0,
+            horizon,
+            sl,
+            ts,
+        );
+        carrier.rotate(&mut y);
         // the receiver listens for `lead` samples before the frame arrives
         let lead = 2 * cp;
         y.splice(0..0, std::iter::repeat_n(C64::default(), lead));
         // the true drift at each symbol's FFT-window centre
         let psi_centre: Vec<f64> = (0..horizon)
-            .map(|s| psi_start[s] + TAU * f_rel[s] * (cp + n / 2) as f64 * ts)
+            .map(|s| carrier.phase_at((s * sl + cp + n / 2) as f64))
             .collect();
 
         // noise at the pilot SNR as the secondary measures it: the received tone power (mean over
@@ -426,7 +419,7 @@ impl Config {
             * layout
                 .tones
                 .iter()
-                .map(|&k| pdp.frequency_response(&taps, n, k).norm_sqr())
+                .map(|&k| pdp.frequency_response(&link.taps, n, k).norm_sqr())
                 .sum::<f64>()
             / layout.tones.len() as f64;
         let noise_var = tone_rx_power / db_to_lin(snr_db);
