@@ -55,6 +55,17 @@ impl PowerDelayProfile {
         self.powers.iter().map(|p| cn01(rng) * p.sqrt()).collect()
     }
 
+    /// The taps drawn by [`PowerDelayProfile::draw`] placed at their delays: a whole-sample-spaced
+    /// impulse response of length max delay + 1 (for [`crate::radio::link::Link`]).
+    pub fn impulse_response(&self, taps: &[C64]) -> Vec<C64> {
+        let len = self.delays.iter().max().map_or(0, |d| d + 1);
+        let mut h = vec![C64::default(); len];
+        for (&d, &t) in self.delays.iter().zip(taps) {
+            h[d] += t;
+        }
+        h
+    }
+
     /// Frequency response on subcarrier k of an N-point OFDM system:
     /// H(k) = Σ_l h_l e^{−j2π k d_l / N}.
     pub fn frequency_response(&self, taps: &[C64], n_fft: usize, subcarrier: i32) -> C64 {

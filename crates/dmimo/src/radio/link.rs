@@ -221,7 +221,11 @@ mod tests {
         let y = link.propagate(&x, 41);
         for i in 0..41 {
             let want = x.get(i).map_or(C64::default(), |v| v * link.taps[0])
-                + if i >= 1 { x[i - 1] * link.taps[1] } else { C64::default() };
+                + if i >= 1 {
+                    x[i - 1] * link.taps[1]
+                } else {
+                    C64::default()
+                };
             assert!((y[i] - want).norm() < 1e-12, "sample {i}");
         }
     }

@@ -32,7 +32,9 @@
 //! ignored. The measurement loop is closed: beacons are sent and received with the corrections
 //! applied, so each slot measures what is left.
 //!
-//! **Sample-level shortcuts.** Only the samples an estimator reads are generated: within one
+//! **Sample-level shortcuts.** Each copy crosses its link's [`Link`] (multipath from
+//! [`ProtocolSpec::multipath`], flat by default) and is rotated by the two nodes' relative carrier
+//! ([`rotate_linear`]). Only the samples an estimator reads are generated: within one
 //! sequence copy (L ≤ a few hundred samples, ≤ 16 µs) a node's phase is extrapolated linearly from
 //! its state at the copy's start (the phase noise and frequency walk within 16 µs are ~10⁻³ rad and
 //! ~10⁻⁴ Hz at WARP-like levels); the oscillators advance exactly between copies. A link's timing
@@ -42,10 +44,12 @@
 //! [`ToneTest`] is the thesis' residual-CFO measurement (§4.4, Fig. 4.7): a sine from an AP to a
 //! client, whose frequency the client estimates.
 
+use crate::channel::fading::PowerDelayProfile;
 use crate::estimation::cfo::RepeatedBeacon;
 use crate::estimation::crb;
 use crate::estimation::phase_slope::kay;
 use crate::linalg::cn01;
+use crate::radio::link::{rotate_linear, Link};
 use crate::radio::ofdm::{Numerology, OfdmModem};
 use crate::radio::oscillator::{Oscillator, OscillatorParams, PhaseCorrection};
 use crate::rng::SimRng;
@@ -190,6 +194,9 @@ pub struct ProtocolSpec {
     /// long, or a neighbour's beacon would leak coherently into the correlation windows.
     pub max_timing_error_samples: usize,
     pub sample_rate_hz: f64,
+    /// The multipath of every beacon link (Rayleigh taps drawn per link by
+    /// [`PairwiseBeaconSync::draw_channels`], static over slots; the mean SNR is `link_snr`).
+    pub multipath: PowerDelayProfile,
 }
 
 /// Why a protocol cannot be built.
@@ -252,6 +259,8 @@ pub struct PairwiseBeaconSync {
     /// slot index of each node that beacons
     slot_of: Vec<Option<usize>>,
     links: Vec<BeaconLink>,
+    /// The propagation of each link (flat unit channels until [`Self::draw_channels`]).
+    channels: Vec<Link>,
     links_from: Vec<Vec<usize>>,
     turns: usize,
     gap: usize,
@@ -353,11 +362,21 @@ impl PairwiseBeaconSync {
             beacon,
             slots,
             slot_of,
+            channels: vec![Link::flat(0.0); links.len()],
             links,
             links_from,
             turns,
             gap,
         })
+    }
+
+    /// Draws every link's multipath from [`ProtocolSpec::multipath`] (Rayleigh taps, one draw per
+    /// link from `rng`, in [`Self::links`] order); the channels stay until drawn again.
+    pub fn draw_channels(&mut self, rng: &mut SimRng) {
+        let pdp = &self.spec.multipath;
+        for ch in &mut self.channels {
+            ch.taps = pdp.impulse_response(&pdp.draw(rng));
+        }
     }
 
     /// The spec it was built from.
@@ -479,13 +498,14 @@ impl PairwiseBeaconSync {
                 if start == slot.first_start {
                     true_hz[li] = df;
                 }
-                let mut rot = cis(th_tx - nodes[rx].residual_phase_rad());
-                let step = cis(TAU * df / fs);
-                let base = (margin + start) as i64 + delays[li];
-                let out = &mut bufs[rx][base as usize..base as usize + l];
-                for (o, s) in out.iter_mut().zip(&self.sequence) {
-                    *o += s * rot;
-                    rot *= step;
+                let ch = &self.channels[li];
+                let mut copy = ch.propagate(&self.sequence, l + ch.taps.len() - 1);
+                rotate_linear(&mut copy, th_tx - nodes[rx].residual_phase_rad(), df, fs);
+                let base = ((margin + start) as i64 + delays[li]) as usize;
+                let buf = &mut bufs[rx];
+                let end = (base + copy.len()).min(buf.len());
+                for (o, c) in buf[base..end].iter_mut().zip(&copy) {
+                    *o += c;
                 }
             }
         }
@@ -679,6 +699,7 @@ mod tests {
             slot_samples: 20_000,
             max_timing_error_samples: 0,
             sample_rate_hz: FS,
+            multipath: PowerDelayProfile::flat(),
         }
     }
 
@@ -762,6 +783,33 @@ mod tests {
         // a second slot measures zero and changes nothing
         let r = p.refresh(&mut nodes, 0.1, &mut rng).unwrap();
         assert!(r.applied_hz.iter().all(|d| d.abs() < 1e-6));
+    }
+
+    /// Through multipath (4 Rayleigh taps per link), the two copies of a beacon still cross the
+    /// same static channel, so the fine estimate stays exact and the nodes align as on flat links.
+    #[test]
+    fn noiseless_multipath_links_still_align() {
+        let offsets = [1200.0, -3400.0, 2950.0, 3600.0];
+        let mut nodes = static_nodes(&offsets);
+        let mut p = PairwiseBeaconSync::new(
+            ProtocolSpec {
+                multipath: PowerDelayProfile::exponential(4, 1.0),
+                ..spec(BeaconMode::AllPairs, Gauge::Reference, 3, vec![1])
+            },
+            sequence(),
+        )
+        .unwrap();
+        p.draw_channels(&mut SeedTree::new(8).rng());
+        assert!(p.channels.iter().all(|c| c.taps.len() == 4));
+        let r = p
+            .refresh(&mut nodes, 0.0, &mut SeedTree::new(3).rng())
+            .unwrap();
+        for (m, t) in r.measurements.iter().zip(&r.true_hz) {
+            assert!((m.value - t).abs() < 1e-6, "{m:?} vs {t}");
+        }
+        for n in &nodes {
+            assert!((n.residual_frequency_hz() - 1200.0).abs() < 1e-6);
+        }
     }
 
     /// All pairs, zero-mean gauge: the APs' corrections sum to zero and every node ends at the

@@ -19,6 +19,7 @@
 //! documented there with its source.
 
 use super::super::{par_indexed, Context, ExperimentConfig, Outcome, RunError};
+use crate::channel::fading::PowerDelayProfile;
 use crate::linalg::cn01;
 use crate::metrics::Cdf;
 use crate::radio::ofdm::Numerology;
@@ -70,6 +71,10 @@ pub struct SyncSetup {
     /// Residual timing misalignment of every beacon link, uniform within ±this (s), drawn per
     /// slot: Table 4.1's 200 ns timing precision (4 samples at 20 MHz).
     pub max_timing_error_s: f64,
+    /// Multipath of every beacon link: 1 = a fixed unit line-of-sight channel (the thesis
+    /// measured in an anechoic chamber, §4.4); n > 1 = n Rayleigh taps at whole-sample spacing
+    /// with powers ∝ e^(−l) (an indoor office), drawn once per link and run.
+    pub multipath_taps: usize,
     /// Who beacons: the prototype's single source (default) or all pairs.
     pub mode: BeaconMode,
     /// What the combined offsets are relative to: AP 0 (the prototype's beacon source).
@@ -89,6 +94,7 @@ impl SyncSetup {
             symbols_per_half: 2,
             link_snr_db: 28.5,
             max_timing_error_s: 200e-9,
+            multipath_taps: 1,
             mode: BeaconMode::SingleSource,
             gauge: Gauge::Reference,
         }
@@ -131,7 +137,8 @@ impl SyncSetup {
             0.0,
             1e-5,
             "s",
-        )
+        )?;
+        c.count("multipath_taps", self.multipath_taps, 1, 16)
     }
 
     fn numerology() -> Numerology {
@@ -164,9 +171,16 @@ impl SyncSetup {
                 slot_samples: (self.sync_slot_s * fs).round() as usize,
                 max_timing_error_samples: (self.max_timing_error_s * fs).round() as usize,
                 sample_rate_hz: fs,
+                multipath: PowerDelayProfile::exponential(self.multipath_taps, 1.0),
             },
             sequence,
         )
+        .map(|mut p| {
+            if self.multipath_taps > 1 {
+                p.draw_channels(&mut seeds.child("beacon-channels").rng());
+            }
+            p
+        })
         .map_err(|e| RunError::Config(FieldError::new("config.sync", e.to_string())))
     }
 
