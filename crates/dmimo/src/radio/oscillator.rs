@@ -13,6 +13,7 @@
 //! (no discretization error for any step size).
 
 use crate::rng::SimRng;
+use crate::scenario::{Check, FieldError};
 use crate::units::{cis, ppm_to_hz, C64};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -45,8 +46,10 @@ impl OscillatorParams {
     }
 }
 
-/// How a population of oscillators is drawn (one draw per node from its own random stream).
+/// How a population of oscillators is drawn (one draw per node from its own random stream); the
+/// `[config.oscillator]` table of every experiment with free-running oscillators.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OscillatorSpec {
     /// Static offsets are uniform in ±`max_offset_ppm` of the carrier.
     pub max_offset_ppm: f64,
@@ -71,6 +74,20 @@ impl OscillatorSpec {
         freq_walk_hz2_per_s: 130.0,
         linewidth_hz: 0.01,
     };
+
+    /// Range checks, naming fields `<prefix>.max_offset_ppm` etc.
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
+        let c = Check { prefix };
+        c.range("max_offset_ppm", self.max_offset_ppm, 0.0, 100.0, "ppm")?;
+        c.range(
+            "freq_walk_hz2_per_s",
+            self.freq_walk_hz2_per_s,
+            0.0,
+            1e6,
+            "Hz²/s",
+        )?;
+        c.range("linewidth_hz", self.linewidth_hz, 0.0, 1e3, "Hz")
+    }
 
     /// Draws one oscillator: offset uniform in ±max_offset_ppm·f_c, initial phase uniform in [0, 2π).
     pub fn draw(&self, carrier_hz: f64, rng: &mut SimRng) -> OscillatorParams {

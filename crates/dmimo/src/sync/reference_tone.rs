@@ -21,11 +21,20 @@
 //! ([`ToneLayout::airsync_default`]: 20 Msps, N = 256, CP 64, data on the central 64 bins = 5 MHz,
 //! tones on bins ±96 = ±7.5 MHz); how tones combine (one common phase, Σ_k Y_k·conj(ref_k), which
 //! weights each tone by its received amplitude); the tracker and the look-ahead.
+//!
+//! Two fidelity levels (DESIGN "fidelity ladder"): [`ToneSecondary`] works on received samples;
+//! [`SymbolSecondary`] draws each symbol's tone measurement as the true phase plus Gaussian noise
+//! of the tones' CRB, for experiments that need many APs and packets. `airsync.phase-error` runs
+//! both on the same oscillators and reports how well they agree.
 
-use crate::estimation::tracking::PhaseTracker;
+use crate::estimation::tracking::{Extrapolation, PhaseTracker, SlidingSlope};
 use crate::radio::ofdm::{Numerology, OfdmModem};
+use crate::radio::oscillator::Oscillator;
 use crate::radio::qam::pilot_sequence;
-use crate::units::{cis, C64};
+use crate::rng::SimRng;
+use crate::units::{cis, wrap_phase, C64};
+use rand::Rng;
+use rand_distr::StandardNormal;
 
 /// Where the data and the reference tones sit.
 #[derive(Clone, Debug, PartialEq)]
@@ -217,13 +226,146 @@ impl ToneSecondary {
     }
 }
 
+/// AirSync's secondary at symbol level: the master's and the secondary's oscillators keep running
+/// across packets; per packet (symbol 0 = the probe, symbols `t_sym_s` apart), with ψ(t) the
+/// master's carrier phase minus the secondary's:
+///
+/// * the tones' common phase is measured as z_t = wrap(ψ(t) + e_t), e_t ~ N(0, r) — r the CRB of
+///   the tones' intercept, [`crate::estimation::crb::intercept`]`(tones, SNR)` = 1/(2·tones·SNR);
+/// * the correction of the symbol on air at t is decided from z_0 … z_{t−d} by a
+///   [`SlidingSlope`] of `window` symbols predicting d symbols ahead, relative to the probe's
+///   z_0 (the anchor);
+/// * its residual is p̂(t) − z_0 − (ψ(t) − ψ(0)), the quantity [`ToneSecondary`]'s prediction
+///   error measures at sample level.
+pub struct SymbolSecondary {
+    master: (Oscillator, SimRng),
+    secondary: (Oscillator, SimRng),
+    window: usize,
+    lookahead_symbols: usize,
+    measurement_var_rad2: f64,
+}
+
+impl SymbolSecondary {
+    /// A secondary tracking `master`; each oscillator advances on its own stream.
+    ///
+    /// # Panics
+    /// If `window` is 0 or `measurement_var_rad2` is negative.
+    #[track_caller]
+    pub fn new(
+        master: (Oscillator, SimRng),
+        secondary: (Oscillator, SimRng),
+        window: usize,
+        lookahead_symbols: usize,
+        measurement_var_rad2: f64,
+    ) -> Self {
+        assert!(window > 0 && measurement_var_rad2 >= 0.0);
+        SymbolSecondary {
+            master,
+            secondary,
+            window,
+            lookahead_symbols,
+            measurement_var_rad2,
+        }
+    }
+
+    /// One packet of `n_sym` symbols from `t_start_s` (the probe): the residual phase (rad,
+    /// wrapped) of every symbol from `first_tx_symbol` on (earlier entries 0; `first_tx_symbol`
+    /// must be ≥ the look-ahead). `rng` draws the measurement noise.
+    ///
+    /// # Panics
+    /// If `first_tx_symbol` < the look-ahead, or an oscillator is already past `t_start_s`.
+    #[track_caller]
+    pub fn packet(
+        &mut self,
+        t_start_s: f64,
+        t_sym_s: f64,
+        n_sym: usize,
+        first_tx_symbol: usize,
+        rng: &mut SimRng,
+    ) -> Vec<f64> {
+        let d = self.lookahead_symbols;
+        assert!(
+            first_tx_symbol >= d,
+            "SymbolSecondary::packet: first_tx_symbol < look-ahead"
+        );
+        let sigma = self.measurement_var_rad2.sqrt();
+        let (mut psi, mut z) = (Vec::with_capacity(n_sym), Vec::with_capacity(n_sym));
+        for s in 0..n_sym {
+            let t = t_start_s + s as f64 * t_sym_s;
+            let (m, rm) = &mut self.master;
+            let (o, ro) = &mut self.secondary;
+            m.advance_to(t, rm);
+            o.advance_to(t, ro);
+            let p = m.phase_rad() - o.phase_rad();
+            psi.push(p);
+            let e: f64 = rng.sample(StandardNormal);
+            z.push(wrap_phase(p + sigma * e));
+        }
+        let mut tracker = SlidingSlope::new(self.window, Extrapolation::FromLatest);
+        let mut residual = vec![0.0; n_sym];
+        let mut fed = 0;
+        for (s, r) in residual.iter_mut().enumerate().skip(first_tx_symbol) {
+            while fed <= s - d {
+                tracker.update(z[fed]);
+                fed += 1;
+            }
+            *r = wrap_phase(tracker.predict(d as f64) - z[0] - (psi[s] - psi[0]));
+        }
+        residual
+    }
+
+    /// The master's frequency offset minus the secondary's at the current time (Hz).
+    pub fn relative_frequency_hz(&self) -> f64 {
+        self.master.0.frequency_offset_hz() - self.secondary.0.frequency_offset_hz()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::estimation::timing::acquire;
-    use crate::estimation::tracking::{Extrapolation, SlidingSlope};
-    use crate::units::wrap_phase;
+    use crate::estimation::tracking::StepNoise;
+    use crate::radio::oscillator::OscillatorParams;
+    use crate::rng::SeedTree;
     use std::f64::consts::TAU;
+
+    /// With static oscillators (a constant relative CFO) and white measurement noise, the
+    /// residual's variance is the sliding slope's prediction variance plus the anchor's r
+    /// ([`SlidingSlope::steady_state_prediction_var`]); noiseless, the residual is 0.
+    #[test]
+    fn symbol_secondary_residual_variance() {
+        let osc = |hz: f64, i: u64| {
+            (
+                Oscillator::new(OscillatorParams::static_offset(hz)),
+                SeedTree::new(5).index(i).rng(),
+            )
+        };
+        let (w, d, r) = (4, 3, 1e-3);
+        let mut noiseless = SymbolSecondary::new(osc(1500.0, 0), osc(-700.0, 1), w, d, 0.0);
+        let res = noiseless.packet(0.0, 16e-6, 40, 8, &mut SeedTree::new(1).rng());
+        assert!(res.iter().all(|e| e.abs() < 1e-9), "{res:?}");
+        let mut sec = SymbolSecondary::new(osc(1500.0, 0), osc(-700.0, 1), w, d, r);
+        let mut rng = SeedTree::new(2).rng();
+        let (mut sum2, mut n) = (0.0, 0);
+        for p in 0..2000 {
+            for e in sec
+                .packet(p as f64 * 1e-3, 16e-6, 20, 10, &mut rng)
+                .iter()
+                .skip(10)
+            {
+                sum2 += e * e;
+                n += 1;
+            }
+        }
+        let noise = StepNoise {
+            measurement_rad2: r,
+            ..StepNoise::default()
+        };
+        let want = SlidingSlope::steady_state_prediction_var(w, d as f64, noise) + r;
+        let got = sum2 / n as f64;
+        // 20,000 correlated samples (2,000 independent anchors): ±10% is > 3σ
+        assert!((got / want - 1.0).abs() < 0.1, "{got} vs {want}");
+    }
 
     /// Noiseless: a master whose phase runs ahead at a constant CFO is tracked, and the prediction
     /// d symbols ahead matches the drift, up to the CFO's inter-carrier interference (ε = 0.048

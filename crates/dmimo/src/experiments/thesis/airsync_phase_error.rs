@@ -69,12 +69,8 @@ pub struct Config {
     pub adc_backoff_db: f64,
     /// Carrier (Hz).
     pub carrier_hz: f64,
-    /// Static oscillator offsets are uniform within ± this (ppm); thesis: ≈ 1.5 ppm.
-    pub max_offset_ppm: f64,
-    /// Thermal frequency walk of each oscillator (Hz²/s); default [`OscillatorSpec::WARP`].
-    pub freq_walk_hz2_per_s: f64,
-    /// Wiener phase-noise linewidth of each oscillator (Hz); default [`OscillatorSpec::WARP`].
-    pub linewidth_hz: f64,
+    /// Both APs' oscillators; default [`OscillatorSpec::WARP`] (thesis: ≈ 1.5 ppm).
+    pub oscillator: OscillatorSpec,
     /// The sampling clocks: WARP derives them from a separate 20 MHz reference of ≈ 1 ppm
     /// (thesis §3.1). A relative offset ε makes the secondary's samples slide against the
     /// master's by ε per sample, a phase ramp across subcarriers that grows over the frame.
@@ -98,9 +94,7 @@ impl ExperimentConfig for Config {
             adc_bits: 14,
             adc_backoff_db: 15.0,
             carrier_hz: 2.4e9,
-            max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
-            freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
-            linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
+            oscillator: OscillatorSpec::WARP,
             sampling_clock: SamplingClock::Separate { max_ppm: 1.0 },
             frames: 300,
         }
@@ -140,15 +134,7 @@ impl ExperimentConfig for Config {
         c.count("adc_bits", self.adc_bits as usize, 2, 24)?;
         c.range("adc_backoff_db", self.adc_backoff_db, 0.0, 40.0, "dB")?;
         c.range("carrier_hz", self.carrier_hz, 1e6, 1e11, "Hz")?;
-        c.range("max_offset_ppm", self.max_offset_ppm, 0.0, 100.0, "ppm")?;
-        c.range(
-            "freq_walk_hz2_per_s",
-            self.freq_walk_hz2_per_s,
-            0.0,
-            1e8,
-            "Hz²/s",
-        )?;
-        c.range("linewidth_hz", self.linewidth_hz, 0.0, 1e4, "Hz")?;
+        self.oscillator.validate("config.oscillator")?;
         if let SamplingClock::Separate { max_ppm } = self.sampling_clock {
             c.range("sampling_clock.max_ppm", max_ppm, 0.0, 100.0, "ppm")?;
         }
@@ -363,11 +349,7 @@ impl Config {
         let taps = pdp.draw(&mut rng);
         let delay = 4.0 + rng.random_range(0.0..1.0);
         // oscillators: relative phase ψ = ϕ_master − ϕ_secondary, linear within a symbol
-        let spec = OscillatorSpec {
-            max_offset_ppm: self.max_offset_ppm,
-            freq_walk_hz2_per_s: self.freq_walk_hz2_per_s,
-            linewidth_hz: self.linewidth_hz,
-        };
+        let spec = self.oscillator;
         let mut osc_rng: Vec<_> = (0..2)
             .map(|i| seeds.child("oscillator").index(i).rng())
             .collect();
@@ -468,8 +450,8 @@ impl Config {
         let r = 1.0 / (2.0 * db_to_lin(snr_db) * layout.tones.len() as f64);
         let mut kalman = KalmanTracker::new(KalmanParams::new(
             step_s,
-            2.0 * TAU * self.linewidth_hz,
-            2.0 * self.freq_walk_hz2_per_s,
+            2.0 * TAU * self.oscillator.linewidth_hz,
+            2.0 * self.oscillator.freq_walk_hz2_per_s,
             r,
         ));
         let mut measured = 0;

@@ -12,7 +12,7 @@
 //!    ([`Drop::transmit`]); the APs send precoded pilots, from which each client learns its own
 //!    effective gain, then the payload ([`Model::receive_linear`]).
 //!
-//! In both packets every secondary follows the master with AirSync (`ReferenceTracking`, below): its
+//! In both packets every secondary follows the master with AirSync ([`SymbolSecondary`], below): its
 //! transmitted signal carries a residual phase error ε_i(n, t) relative to the master's, on
 //! subcarrier n at OFDM symbol t of the packet. A precoder computed from the sounding breaks by
 //! the *change* of ε between the sounding and the data packet, together with the estimation noise
@@ -87,12 +87,12 @@
 //! Not modelled: PA nonlinearity, ADC quantization (14 bits, far below these error levels), the
 //! client's own common-phase tracking error, timing errors beyond the CP (absorbed by the probe).
 //!
-//! ## The symbol-level AirSync secondary (`ReferenceTracking`)
+//! ## The symbol-level AirSync secondary ([`SymbolSecondary`])
 //!
-//! A private helper so the experiments stay independent of the sample-level tracker being built
-//! in `sync::reference_tone` and `airsync.phase-error` (the fidelity ladder: this is its
-//! symbol-level equivalent, and can be promoted to the library later). Per packet, with φ(t) the
-//! master's carrier phase minus the secondary's (t counts symbols from the probe, T = 4 µs):
+//! The symbol-level rung of the fidelity ladder below the sample-level [`ToneSecondary`]
+//! (`airsync.phase-error` runs both on the same oscillators and reports their agreement). Per
+//! packet, with φ(t) the master's carrier phase minus the secondary's (t counts symbols from the
+//! probe, T = 4 µs):
 //!
 //! * measurements z_t = wrap(φ(t) + e_t), e_t ~ N(0, r), fed to a [`SlidingSlope`];
 //! * the correction for the symbol on air at t is decided from z_0 … z_{t−d}: the probe phase
@@ -108,7 +108,7 @@
 use super::super::RunError;
 use crate::channel::fading::PowerDelayProfile;
 use crate::estimation::crb;
-use crate::estimation::tracking::{Extrapolation, PhaseTracker, SlidingSlope};
+use crate::estimation::tracking::SlidingSlope;
 use crate::linalg::{cn01, CMat};
 use crate::metrics::constellation_sinr;
 use crate::radio::ofdm::Numerology;
@@ -116,6 +116,7 @@ use crate::radio::oscillator::{Oscillator, OscillatorSpec};
 use crate::radio::qam::Qam;
 use crate::rng::{SeedTree, SimRng};
 use crate::scenario::{Check, FieldError};
+use crate::sync::reference_tone::SymbolSecondary;
 use crate::units::{cis, db_to_lin, wrap_phase, C64, SPEED_OF_LIGHT_M_PER_S};
 use faer::Mat;
 use rand::Rng;
@@ -177,12 +178,8 @@ impl Errors {
 pub struct Testbed {
     /// Carrier frequency (Hz): WARP in the 2.4 GHz band (thesis §3.1).
     pub carrier_hz: f64,
-    /// Static carrier offset of every AP, uniform in ±this (ppm); WARP ≈ 1.5 ppm (§3.1).
-    pub osc_max_offset_ppm: f64,
-    /// Thermal frequency random walk of every oscillator (Hz²/s); default [`OscillatorSpec::WARP`].
-    pub osc_freq_walk_hz2_per_s: f64,
-    /// 3 dB linewidth of every oscillator's Wiener phase noise (Hz).
-    pub osc_linewidth_hz: f64,
+    /// Every AP's oscillator; default [`OscillatorSpec::WARP`] (≈ 1.5 ppm, §3.1).
+    pub oscillator: OscillatorSpec,
     /// Sampling-clock offset of every AP, uniform in ±this (ppm); WARP ≈ 1 ppm (§3.1).
     pub sampling_offset_max_ppm: f64,
     /// SNR of one master pilot tone at a secondary, per symbol (dB); 28.5 dB (Fig. 3.4).
@@ -242,9 +239,7 @@ impl Testbed {
     pub fn full() -> Self {
         Testbed {
             carrier_hz: 2.4e9,
-            osc_max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
-            osc_freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
-            osc_linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
+            oscillator: OscillatorSpec::WARP,
             sampling_offset_max_ppm: 1.0,
             pilot_snr_db: 28.5,
             pilot_tones: 2,
@@ -287,21 +282,7 @@ impl Testbed {
             prefix: "config.testbed",
         };
         c.range("carrier_hz", self.carrier_hz, 1e8, 1e11, "Hz")?;
-        c.range(
-            "osc_max_offset_ppm",
-            self.osc_max_offset_ppm,
-            0.0,
-            100.0,
-            "ppm",
-        )?;
-        c.range(
-            "osc_freq_walk_hz2_per_s",
-            self.osc_freq_walk_hz2_per_s,
-            0.0,
-            1e8,
-            "Hz²/s",
-        )?;
-        c.range("osc_linewidth_hz", self.osc_linewidth_hz, 0.0, 1e4, "Hz")?;
+        self.oscillator.validate("config.testbed.oscillator")?;
         c.range(
             "sampling_offset_max_ppm",
             self.sampling_offset_max_ppm,
@@ -486,8 +467,11 @@ impl Model {
         let r = self.pilot_var_rad2;
         let a = d / w;
         // relative phase: the two oscillators' diffusions add
-        let c = 2.0 * 2.0 * PI * self.tb.osc_linewidth_hz * self.t_sym_s;
-        let q = 2.0 * (2.0 * PI).powi(2) * self.tb.osc_freq_walk_hz2_per_s * self.t_sym_s.powi(3);
+        let c = 2.0 * 2.0 * PI * self.tb.oscillator.linewidth_hz * self.t_sym_s;
+        let q = 2.0
+            * (2.0 * PI).powi(2)
+            * self.tb.oscillator.freq_walk_hz2_per_s
+            * self.t_sym_s.powi(3);
         (r * ((1.0 + a).powi(2) + a * a)
             + c * d * (1.0 + a)
             + q * d * d * (d + w) / 3.0
@@ -614,11 +598,7 @@ impl Model {
         let geometry = self.geometry(seeds);
         let (sounding, transmit) = self.channels(&geometry, seeds);
         let (mut sync_sounding, mut sync_data) = (Vec::new(), Vec::new());
-        let spec = OscillatorSpec {
-            max_offset_ppm: self.tb.osc_max_offset_ppm,
-            freq_walk_hz2_per_s: self.tb.osc_freq_walk_hz2_per_s,
-            linewidth_hz: self.tb.osc_linewidth_hz,
-        };
+        let spec = self.tb.oscillator;
         let ap_seeds = seeds.child("ap");
         let master_seeds = ap_seeds.index(0);
         let (n_s, n_d) = (self.sounding_len(), self.data_len());
@@ -640,16 +620,26 @@ impl Model {
             let mut rs = s.child("oscillator").rng();
             let master = Oscillator::new(spec.draw(self.tb.carrier_hz, &mut rm));
             let secondary = Oscillator::new(spec.draw(self.tb.carrier_hz, &mut rs));
-            let mut track = ReferenceTracking {
-                master,
-                secondary,
-                rng_master: rm,
-                rng_secondary: rs,
-                sampling_offset: sampling - master_sampling,
-            };
-            sync_sounding.push(track.packet(self, 0.0, n_s, &mut s.child("sounding").rng()));
-            sync_data.push(track.packet(
+            let mut sec = SymbolSecondary::new(
+                (master, rm),
+                (secondary, rs),
+                self.tb.tracker_window,
+                self.tb.lookahead_symbols,
+                self.pilot_var_rad2,
+            );
+            let offset = sampling - master_sampling;
+            sync_sounding.push(packet_residual(
+                &mut sec,
                 self,
+                offset,
+                0.0,
+                n_s,
+                &mut s.child("sounding").rng(),
+            ));
+            sync_data.push(packet_residual(
+                &mut sec,
+                self,
+                offset,
                 self.tb.estimation_delay_s,
                 n_d,
                 &mut s.child("data").rng(),
@@ -992,65 +982,33 @@ impl ApResidual {
     }
 }
 
-/// AirSync at symbol level: a secondary AP following the master's reference tones (module docs).
-/// The two oscillators keep running across packets.
-struct ReferenceTracking {
-    master: Oscillator,
-    secondary: Oscillator,
-    rng_master: SimRng,
-    rng_secondary: SimRng,
-    /// Relative sampling-clock offset secondary − master (s/s).
+/// A secondary's residual for one packet from the library's [`SymbolSecondary`], plus the probe's
+/// per-subcarrier noise and the sampling drift (module docs).
+fn packet_residual(
+    sec: &mut SymbolSecondary,
+    model: &Model,
     sampling_offset: f64,
-}
-
-impl ReferenceTracking {
-    /// One packet of `n_sym` symbols starting (probe at symbol 0) at `t_start_s`: the residual
-    /// phase error of every symbol from `first_tx_symbol` on. `rng` draws the pilot measurement
-    /// noise and the probe noise.
-    fn packet(
-        &mut self,
-        model: &Model,
-        t_start_s: f64,
-        n_sym: usize,
-        rng: &mut SimRng,
-    ) -> ApResidual {
-        let tb = &model.tb;
-        let sigma = model.pilot_var_rad2.sqrt();
-        let mut phi = Vec::with_capacity(n_sym);
-        let mut z = Vec::with_capacity(n_sym);
-        for s in 0..n_sym {
-            let t = t_start_s + s as f64 * model.t_sym_s;
-            self.master.advance_to(t, &mut self.rng_master);
-            self.secondary.advance_to(t, &mut self.rng_secondary);
-            let p = self.master.phase_rad() - self.secondary.phase_rad();
-            phi.push(p);
-            let e: f64 = rng.sample(StandardNormal);
-            z.push(wrap_phase(p + sigma * e));
-        }
-        let d = tb.lookahead_symbols;
-        let mut tracker = SlidingSlope::new(tb.tracker_window, Extrapolation::FromLatest);
-        let mut common = vec![0.0; n_sym];
-        let mut fed = 0;
-        for (s, c) in common.iter_mut().enumerate().skip(tb.first_tx_symbol) {
-            while fed <= s - d {
-                tracker.update(z[fed]);
-                fed += 1;
-            }
-            let drift = tracker.predict(d as f64) - z[0];
-            *c = wrap_phase(drift - (phi[s] - phi[0]));
-        }
-        let probe_sigma = model.probe_var_rad2.sqrt();
-        let probe_rad = (0..model.num.used.len())
-            .map(|_| probe_sigma * rng.sample::<f64, _>(StandardNormal))
-            .collect();
+    t_start_s: f64,
+    n_sym: usize,
+    rng: &mut SimRng,
+) -> ApResidual {
+    let common_rad = sec.packet(
+        t_start_s,
+        model.t_sym_s,
+        n_sym,
+        model.tb.first_tx_symbol,
+        rng,
+    );
+    let probe_sigma = model.probe_var_rad2.sqrt();
+    let probe_rad = (0..model.num.used.len())
+        .map(|_| probe_sigma * rng.sample::<f64, _>(StandardNormal))
+        .collect();
+    ApResidual {
+        common_rad,
+        probe_rad,
+        drift_s_per_symbol: sampling_offset * model.t_sym_s,
         // the frequency offsets at the packet start (the ICI's offset barely moves in a packet)
-        let cfo_hz = self.master.frequency_offset_hz() - self.secondary.frequency_offset_hz();
-        ApResidual {
-            common_rad: common,
-            probe_rad,
-            drift_s_per_symbol: self.sampling_offset * model.t_sym_s,
-            cfo_hz,
-        }
+        cfo_hz: sec.relative_frequency_hz(),
     }
 }
 
@@ -1279,8 +1237,11 @@ mod tests {
     #[test]
     fn ideal_testbed_has_no_mismatch() {
         let tb = Testbed {
-            osc_freq_walk_hz2_per_s: 0.0,
-            osc_linewidth_hz: 0.0,
+            oscillator: OscillatorSpec {
+                freq_walk_hz2_per_s: 0.0,
+                linewidth_hz: 0.0,
+                ..OscillatorSpec::WARP
+            },
             sampling_offset_max_ppm: 0.0,
             pilot_snr_db: 200.0,
             probe_snr_db: 200.0,

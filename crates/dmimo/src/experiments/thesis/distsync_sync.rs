@@ -41,20 +41,19 @@ use std::f64::consts::{PI, TAU};
 pub struct SyncSetup {
     /// Carrier (Hz): WARP in the 2.4 GHz band (thesis §3.1).
     pub carrier_hz: f64,
-    /// Static oscillator offsets uniform in ±this (ppm): "our oscillators, which have 1.5 ppm
-    /// frequency stability" (§4.3; ±3.6 kHz at 2.4 GHz, consistent with Fig. 4.1's 3.75 kHz
-    /// between two boards).
-    pub max_offset_ppm: f64,
-    /// Thermal frequency random walk of every oscillator (Hz²/s). Derived from Table 4.1 (CFO
-    /// rate of change 100 Hz/s, hence a 10 Hz budget per 100 ms refresh): the relative CFO of two
-    /// boards changes over 100 ms by at most 10 Hz at the 95th percentile,
-    /// 1.96·√(2·q·0.1 s) = 10 Hz ⇒ q = 130 Hz²/s. Cross-check with Fig. 4.1: the relative CFO's
-    /// expected range over 1 s is √(8/π)·√(2q) = 26 Hz, the figure's ≈ 3740–3770 Hz band.
-    pub freq_walk_hz2_per_s: f64,
-    /// 3 dB linewidth of every oscillator's Wiener phase noise (Hz). WARP's is "quite small"
-    /// (Fig. 2.2); a 40 MHz TCXO multiplied to 2.4 GHz has L(10 Hz) ≈ −54 dBc/Hz, a Lorentzian of
-    /// β ≈ 10⁻³ Hz; 0.01 Hz (as in `thesis.cfo-null-collapse`) is a conservative upper value.
-    pub linewidth_hz: f64,
+    /// Every node's oscillator, [`OscillatorSpec::WARP`]:
+    /// * static offsets uniform in ±`max_offset_ppm`: "our oscillators, which have 1.5 ppm
+    ///   frequency stability" (§4.3; ±3.6 kHz at 2.4 GHz, consistent with Fig. 4.1's 3.75 kHz
+    ///   between two boards).
+    /// * thermal frequency random walk of every oscillator (Hz²/s). Derived from Table 4.1 (CFO
+    ///   rate of change 100 Hz/s, hence a 10 Hz budget per 100 ms refresh): the relative CFO of two
+    ///   boards changes over 100 ms by at most 10 Hz at the 95th percentile,
+    ///   1.96·√(2·q·0.1 s) = 10 Hz ⇒ q = 130 Hz²/s. Cross-check with Fig. 4.1: the relative CFO's
+    ///   expected range over 1 s is √(8/π)·√(2q) = 26 Hz, the figure's ≈ 3740–3770 Hz band.
+    /// * 3 dB linewidth of every oscillator's Wiener phase noise (Hz). WARP's is "quite small"
+    ///   (Fig. 2.2); a 40 MHz TCXO multiplied to 2.4 GHz has L(10 Hz) ≈ −54 dBc/Hz, a Lorentzian of
+    ///   β ≈ 10⁻³ Hz; 0.01 Hz (as in `thesis.cfo-null-collapse`) is a conservative upper value.
+    pub oscillator: OscillatorSpec,
     /// Sync refresh period (s): "about 10 times per second" (§4.2).
     pub refresh_interval_s: f64,
     /// Length of the sync slot's beacon period (s). "The whole estimation fits within one packet
@@ -86,9 +85,7 @@ impl SyncSetup {
     pub fn warp_prototype() -> Self {
         SyncSetup {
             carrier_hz: 2.4e9,
-            max_offset_ppm: OscillatorSpec::WARP.max_offset_ppm,
-            freq_walk_hz2_per_s: OscillatorSpec::WARP.freq_walk_hz2_per_s,
-            linewidth_hz: OscillatorSpec::WARP.linewidth_hz,
+            oscillator: OscillatorSpec::WARP,
             refresh_interval_s: 0.1,
             sync_slot_s: 1e-3,
             symbols_per_half: 2,
@@ -106,15 +103,7 @@ impl SyncSetup {
             prefix: "config.sync",
         };
         c.range("carrier_hz", self.carrier_hz, 1e8, 1e11, "Hz")?;
-        c.range("max_offset_ppm", self.max_offset_ppm, 0.0, 100.0, "ppm")?;
-        c.range(
-            "freq_walk_hz2_per_s",
-            self.freq_walk_hz2_per_s,
-            0.0,
-            1e6,
-            "Hz²/s",
-        )?;
-        c.range("linewidth_hz", self.linewidth_hz, 0.0, 1e3, "Hz")?;
+        self.oscillator.validate("config.sync.oscillator")?;
         c.range(
             "refresh_interval_s",
             self.refresh_interval_s,
@@ -186,11 +175,7 @@ impl SyncSetup {
 
     /// `n` nodes with oscillators drawn from their own streams under `seeds`.
     pub fn nodes(&self, n: usize, seeds: SeedTree) -> Vec<SyncNode> {
-        let spec = OscillatorSpec {
-            max_offset_ppm: self.max_offset_ppm,
-            freq_walk_hz2_per_s: self.freq_walk_hz2_per_s,
-            linewidth_hz: self.linewidth_hz,
-        };
+        let spec = self.oscillator;
         (0..n)
             .map(|i| {
                 let s = seeds.index(i as u64);
@@ -208,8 +193,8 @@ impl SyncSetup {
     pub fn residual_var_hz2(&self, protocol: &PairwiseBeaconSync, tau_s: f64) -> f64 {
         let d = protocol.spacing_s();
         protocol.crb_hz2().unwrap_or(0.0)
-            + self.linewidth_hz / (PI * d)
-            + 2.0 * self.freq_walk_hz2_per_s * (tau_s + 4.0 * d / 3.0)
+            + self.oscillator.linewidth_hz / (PI * d)
+            + 2.0 * self.oscillator.freq_walk_hz2_per_s * (tau_s + 4.0 * d / 3.0)
     }
 }
 
@@ -422,7 +407,7 @@ impl ExperimentConfig for ResidualCfoConfig {
         // theory, per measurement time; single source only (the closed form assumes one estimate)
         let single = modes[0] == BeaconMode::SingleSource;
         let window = self.tone_window_s;
-        let pn_tone = self.sync.linewidth_hz / (PI * window);
+        let pn_tone = self.sync.oscillator.linewidth_hz / (PI * window);
         let pair_vars: Vec<f64> = main
             .tau
             .iter()
@@ -933,7 +918,7 @@ impl ExperimentConfig for PhaseDriftConfig {
         let expected_deg = |delay: f64| {
             rad_to_deg(
                 ((TAU * delay).powi(2) * var_f
-                    + 2.0 * TAU * self.sync.linewidth_hz * delay
+                    + 2.0 * TAU * self.sync.oscillator.linewidth_hz * delay
                     + meas_var)
                     .sqrt(),
             )
@@ -1057,7 +1042,7 @@ mod tests {
     fn walk_diffusion_matches_the_table_4_1_budget() {
         // the documented derivation: 95th percentile of the relative drift over 100 ms = 10 Hz
         let s = SyncSetup::warp_prototype();
-        let drift = 1.96 * (2.0 * s.freq_walk_hz2_per_s * s.refresh_interval_s).sqrt();
+        let drift = 1.96 * (2.0 * s.oscillator.freq_walk_hz2_per_s * s.refresh_interval_s).sqrt();
         assert!((drift - 10.0).abs() < 0.1, "{drift}");
     }
 }
