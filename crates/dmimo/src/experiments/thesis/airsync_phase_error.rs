@@ -14,10 +14,16 @@
 //! fed the same measurements. The phase error is the prediction minus the true master-minus-
 //! secondary phase drift at the symbol the correction is applied to — what the thesis measured
 //! over a wired loop at the secondary's output.
+//!
+//! The fidelity ladder: every frame is also run at symbol level ([`SymbolSecondary`]: the same
+//! oscillators, the tone phase drawn as truth plus noise of its CRB) and the two phase-error stds
+//! are compared at every pilot SNR (`sample_to_symbol_level_std_ratio`); the joint-transmission
+//! experiments run at symbol level.
 
 use super::super::{key, par_indexed, Context, ExperimentConfig, Outcome, RunError};
 use crate::channel::fading::PowerDelayProfile;
 use crate::channel::waveform::add_awgn;
+use crate::estimation::crb;
 use crate::estimation::timing::acquire;
 use crate::estimation::tracking::{
     Extrapolation, KalmanParams, KalmanTracker, PhaseTracker, SlidingSlope,
@@ -30,7 +36,7 @@ use crate::radio::oscillator::{Oscillator, OscillatorSpec, SamplingClock};
 use crate::report::{Figure, Origin, Style, Table};
 use crate::rng::SeedTree;
 use crate::scenario::{Check, FieldError};
-use crate::sync::reference_tone::{ToneLayout, ToneSecondary};
+use crate::sync::reference_tone::{SymbolSecondary, ToneLayout, ToneSecondary};
 use crate::units::{cis, db_to_lin, rad_to_deg, wrap_phase, C64};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -158,6 +164,7 @@ impl ExperimentConfig for Config {
                 for fe in frames {
                     all.sliding.extend(fe.sliding);
                     all.kalman.extend(fe.kalman);
+                    all.symbol.extend(fe.symbol);
                     all.timing_failures += fe.timing_failures;
                 }
                 all
@@ -186,12 +193,18 @@ impl ExperimentConfig for Config {
             "kalman_to_sliding_std_ratio".into(),
             std(&main.kalman) / std(&main.sliding),
         );
+        let symbol_std = std(&main.symbol);
+        m.insert("symbol_level_std_deg".into(), symbol_std);
+        m.insert(
+            "sample_to_symbol_level_std_ratio".into(),
+            std(&main.sliding) / symbol_std,
+        );
         m.insert(
             "timing_failures".into(),
             results.iter().map(|r| r.timing_failures as f64).sum(),
         );
         let mut rows = Vec::new();
-        let (mut sl_pts, mut ka_pts) = (Vec::new(), Vec::new());
+        let (mut sl_pts, mut ka_pts, mut sy_pts) = (Vec::new(), Vec::new(), Vec::new());
         let mut sweep: Vec<(f64, &CaseErrors)> = self
             .snr_sweep_db
             .iter()
@@ -200,12 +213,14 @@ impl ExperimentConfig for Config {
             .collect();
         sweep.sort_by(|a, b| a.0.total_cmp(&b.0));
         for (snr, r) in sweep {
-            let (s, k) = (std(&r.sliding), std(&r.kalman));
+            let (s, k, y) = (std(&r.sliding), std(&r.kalman), std(&r.symbol));
             m.insert(key("phase_error_std_deg_snr", snr, "db"), s);
             m.insert(key("kalman_phase_error_std_deg_snr", snr, "db"), k);
-            rows.push(vec![snr, s, k, r.timing_failures as f64]);
+            m.insert(key("symbol_level_std_deg_snr", snr, "db"), y);
+            rows.push(vec![snr, s, k, y, r.timing_failures as f64]);
             sl_pts.push((snr, s));
             ka_pts.push((snr, k));
+            sy_pts.push((snr, y));
         }
         out.tables.push(Table {
             name: "phase_error_vs_snr".into(),
@@ -213,6 +228,7 @@ impl ExperimentConfig for Config {
                 "pilot_snr_db".into(),
                 "sliding_std_deg".into(),
                 "kalman_std_deg".into(),
+                "symbol_level_std_deg".into(),
                 "timing_failures".into(),
             ],
             rows,
@@ -289,6 +305,12 @@ impl ExperimentConfig for Config {
                 )
                 .line("Kalman", Origin::Measured, Style::LineMarkers, ka_pts)
                 .line(
+                    "sliding slope at symbol level (CRB tone noise)",
+                    Origin::Measured,
+                    Style::Line,
+                    sy_pts,
+                )
+                .line(
                     "thesis: 2.37° at 28.5 dB",
                     Origin::Paper,
                     Style::Markers,
@@ -306,6 +328,9 @@ struct CaseErrors {
     sliding: Vec<f64>,
     /// Prediction errors (degrees) of the Kalman tracker, on the same measurements.
     kalman: Vec<f64>,
+    /// Residuals (degrees) of the symbol-level secondary ([`SymbolSecondary`]) on the same
+    /// oscillators: the fidelity ladder's rung below.
+    symbol: Vec<f64>,
     timing_failures: usize,
 }
 
@@ -471,7 +496,36 @@ impl Config {
                 )));
             }
         }
+        errs.symbol = self.symbol_level(seeds, case, snr_db, n_sym);
         errs
+    }
+
+    /// The same frame at symbol level: the same two oscillators (redrawn from the same streams),
+    /// the tones' measurement drawn as the true phase plus noise of their CRB, the same window and
+    /// look-ahead; residuals (degrees) at the symbols the sample level scores (probe = symbol 0).
+    fn symbol_level(&self, seeds: SeedTree, case: usize, snr_db: f64, n_sym: usize) -> Vec<f64> {
+        let layout = ToneLayout::airsync_default();
+        let t_sym = layout.symbol_len() as f64 * layout.numerology.sample_period_s();
+        let osc = |i: u64| {
+            let mut rng = seeds.child("oscillator").index(i).rng();
+            let o = Oscillator::new(self.oscillator.draw(self.carrier_hz, &mut rng));
+            (o, rng)
+        };
+        let d = self.lookahead_symbols.round() as usize;
+        let r = crb::intercept(layout.tones.len(), db_to_lin(snr_db));
+        let mut sec = SymbolSecondary::new(osc(0), osc(1), self.window, d, r);
+        // the sample level scores targets from (track_start − 1 + window) + d in frame symbols,
+        // i.e. one less counted from the probe
+        let first = self.track_start - 2 + self.window + d;
+        let n = n_sym - 1;
+        if first >= n {
+            return Vec::new();
+        }
+        let mut rng = seeds.child("symbol-noise").index(case as u64).rng();
+        sec.packet(t_sym, t_sym, n, first, &mut rng)[first..]
+            .iter()
+            .map(|e| rad_to_deg(*e))
+            .collect()
     }
 }
 
