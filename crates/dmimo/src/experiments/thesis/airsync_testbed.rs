@@ -32,7 +32,8 @@
 //!   `pilot_tones` = 2 tones (one FFT bin each, ±7.5 MHz) per symbol, so each per-symbol phase
 //!   measurement has variance r = 1/(2·SNR·2) ([`crb::intercept`]); the two tones are symmetric
 //!   about the carrier, so averaging them cancels the timing ramp and leaves the carrier phase. The
-//!   tracker is [`SlidingSlope`] (window 4, [`Extrapolation::FromLatest`]) and extrapolates
+//!   tracker is [`SlidingSlope`] (window 4,
+//!   [`crate::estimation::tracking::Extrapolation::FromLatest`]) and extrapolates
 //!   `lookahead_symbols` = 3 symbols ahead (the FPGA→antenna pipeline, "a few OFDM symbols"). Per
 //!   packet the secondary also takes a per-subcarrier initial phase from the master's
 //!   `probe_symbols` = 2 channel-probing symbols at `probe_snr_db` = 28.5 dB (same link, same power
@@ -89,9 +90,9 @@
 //!
 //! ## The symbol-level AirSync secondary ([`SymbolSecondary`])
 //!
-//! The symbol-level rung of the fidelity ladder below the sample-level [`ToneSecondary`]
-//! (`airsync.phase-error` runs both on the same oscillators and reports their agreement). Per
-//! packet, with φ(t) the master's carrier phase minus the secondary's (t counts symbols from the
+//! The symbol-level rung of the fidelity ladder below the sample-level
+//! [`crate::sync::reference_tone::ToneSecondary`] (`airsync.phase-error` runs both on the same
+//! oscillators and reports their agreement). Per packet, with φ(t) the master's carrier phase minus the secondary's (t counts symbols from the
 //! probe, T = 4 µs):
 //!
 //! * measurements z_t = wrap(φ(t) + e_t), e_t ~ N(0, r), fed to a [`SlidingSlope`];
