@@ -1,0 +1,16 @@
+//! Leaderless synchronization through a self-organizing layered tree: Chorus (Hamed, Rahul,
+//! Partov, SIGCOMM 2018, §5–§7; notes/000). The fragment gives the architecture; the controller,
+//! the signal layout and the protocol's timers are reconstructed here (labels in notes/000).
+//!
+//! * **Who transmits when.** Every sync period (5 ms, in one OFDM symbol of the LTE frame) each
+//!   node of layer i sends the sync signal on frequency set i mod S with layer i's code; the
+//!   root is layer 0 ([`protocol`]).
+//! * **What is estimated.** A node listens on set (i − 1) mod S to the composite of all layer
+//!   i − 1 nodes it hears (a fat tree: many parents) and measures its phase relative to its own
+//!   ([`engine`] at control level).
+//! * **How it is corrected.** A per-node phase controller
+//!   ([`crate::estimation::phase_control`]) steers the node's NCO; the protocol joins, leaves and
+//!   moves layers on the composite SINR, so the listens-to graph is always a tree of layers.
+
+pub mod engine;
+pub mod protocol;
