@@ -25,6 +25,7 @@
 //! }
 //! assert!(rate > 10.0);
 //! ```
+pub mod analysis;
 pub mod channel;
 pub mod estimation;
 pub mod experiments;

@@ -7,6 +7,9 @@
 //! * [`tracking`]: per-symbol phase trackers that predict ahead — AirSync's sliding-window slope
 //!   with linear extrapolation (thesis §3.1, notes/003 §2.3) and a Kalman tracker of phase,
 //!   frequency and drift (the improvement notes/003 §3.2 suggests).
+//! * [`phase_control`]: per-node phase controllers of a sync tree, one update per sync period —
+//!   a type-2 PI loop, a Kalman tracker and a robust low-peaking design with innovation gating
+//!   (Chorus §6 requirements, notes/000 §2.4.B); each exposes its closed-loop transfer function.
 //! * [`timing`]: timing acquisition by correlation with a known (PN) preamble.
 //! * [`crb`]: the Cramér–Rao bounds these estimators are tested against.
 //!
@@ -16,6 +19,7 @@
 
 pub mod cfo;
 pub mod crb;
+pub mod phase_control;
 pub mod phase_slope;
 pub mod timing;
 pub mod tracking;

@@ -89,6 +89,16 @@ impl OscillatorSpec {
         c.range("linewidth_hz", self.linewidth_hz, 0.0, 1e3, "Hz")
     }
 
+    /// LTE small cells (Chorus, notes/000 §4.2): static offset within the 3GPP local-area
+    /// tolerance ±0.1 ppm; a TCXO-grade frequency walk of 0.2 Hz²/s at 2.6 GHz (random-walk FM
+    /// with Allan deviation σ_y(τ) = √(q·τ/3)/f_c = 1e-10 at τ = 1 s); Wiener phase noise of
+    /// 0.01 Hz linewidth as for [`OscillatorSpec::WARP`].
+    pub const SMALL_CELL: OscillatorSpec = OscillatorSpec {
+        max_offset_ppm: 0.1,
+        freq_walk_hz2_per_s: 0.2,
+        linewidth_hz: 0.01,
+    };
+
     /// Draws one oscillator: offset uniform in ±max_offset_ppm·f_c, initial phase uniform in [0, 2π).
     pub fn draw(&self, carrier_hz: f64, rng: &mut SimRng) -> OscillatorParams {
         let max = ppm_to_hz(self.max_offset_ppm, carrier_hz);

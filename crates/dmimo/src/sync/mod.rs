@@ -13,11 +13,15 @@
 //!   holdover (thesis §4.2–4.4; notes/003 §3.3–3.5), single-source (the prototype) or all pairs.
 //! * [`reference_tone`]: a master's out-of-band reference tones tracked by secondaries that
 //!   pre-rotate their data by the predicted drift — AirSync (thesis Ch. 3; notes/003 §2).
+//! * [`layered_tree`]: leaderless synchronization of many small cells through a self-organizing
+//!   layered tree with per-layer frequency sets and per-node phase controllers — Chorus
+//!   (SIGCOMM 2018 §5–§7; notes/000).
 //! * [`backhaul`]: the wired-backhaul and overhead accounting of AirSync and DistSync (thesis
 //!   §3.1, §3.7, §4.4; notes/003 §2.5, §3.7): CSI feedback and coefficient message sizes, the
 //!   centralized-vs-decentralized precoding backhaul rates, and the server turnaround budget.
 
 pub mod backhaul;
+pub mod layered_tree;
 pub mod pairwise_beacons;
 pub mod pairwise_ls;
 pub mod reference_tone;

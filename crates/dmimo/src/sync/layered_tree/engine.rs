@@ -11,7 +11,7 @@
 //! parent link's drift from its parent's oscillator (notes/000 §4.4 item 12). Per layer ℓ it sees
 //! the power P_ℓ = Σ s_nm over the transmitters of ℓ, and the SINR of ℓ is P_ℓ over noise plus the
 //! power of the other layers on ℓ's frequency set (each layer has its own code, so reuse
-//! interference is noise; [`super::signal`]). With [`HalfDuplex::TimeMultiplexed`] a node
+//! interference is noise). With [`HalfDuplex::TimeMultiplexed`] a node
 //! cannot hear its own transmit set. The composite of the layer it tracks is
 //! C_n = Σ √s_nm·e^{j(θ_m + β_nm)} (a flat-channel composite: a parent's death steps its phase by
 //! the full amount; frequency-selective channels soften the step, see the RE level). The node
@@ -30,7 +30,7 @@
 
 use super::protocol::{Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role};
 use crate::estimation::phase_control::{
-    Kalman, KalmanParams, PhaseControlError, PhaseController, Pi, PiParams, Robust, RobustParams,
+    ControllerParams, PhaseControlError, PhaseController, Robust, RobustDesign,
 };
 use crate::radio::oscillator::{Oscillator, OscillatorSpec};
 use crate::rng::{SeedTree, SimRng};
@@ -79,38 +79,6 @@ pub enum HalfDuplex {
     TimeMultiplexed,
 }
 
-/// Which controller every node runs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ControllerSpec {
-    Pi(PiParams),
-    Kalman(KalmanParams),
-    Robust(RobustParams),
-}
-
-impl ControllerSpec {
-    /// A fresh controller.
-    ///
-    /// # Errors
-    /// The controller's own parameter errors.
-    pub fn build(&self) -> Result<Box<dyn PhaseController>, PhaseControlError> {
-        Ok(match self {
-            ControllerSpec::Pi(p) => Box::new(Pi::new(*p)?),
-            ControllerSpec::Kalman(p) => Box::new(Kalman::new(*p)?),
-            ControllerSpec::Robust(p) => Box::new(Robust::new(*p)?),
-        })
-    }
-
-    /// The sync period of the controller (s).
-    pub fn period_s(&self) -> f64 {
-        match self {
-            ControllerSpec::Pi(p) => p.period_s,
-            ControllerSpec::Kalman(p) => p.period_s,
-            ControllerSpec::Robust(p) => p.period_s,
-        }
-    }
-}
-
 /// Everything but the topology and the roles.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,7 +100,44 @@ pub struct EngineParams {
     /// Residual frequency error of the coarse acquisition at lock (Hz, std).
     pub coarse_cfo_std_hz: f64,
     /// The phase controller (its period is the sync period).
-    pub controller: ControllerSpec,
+    pub controller: ControllerParams,
+}
+
+impl EngineParams {
+    /// Chorus defaults (notes/000 §4.2) with the [`Robust`] controller designed for a per-RE SNR
+    /// of `design_snr_db`: 5 ms period, S = 8, M = 150, separate chains, 2.6 GHz,
+    /// [`OscillatorSpec::SMALL_CELL`], link phases wandering 0.01 rad²/s (0.1 rad rms per
+    /// second), knots every 20 periods, coarse acquisition to 1 Hz.
+    ///
+    /// # Errors
+    /// The robust design's errors (an SNR outside −30…60 dB).
+    ///
+    /// [`Robust`]: crate::estimation::phase_control::Robust
+    pub fn chorus(design_snr_db: f64) -> Result<Self, PhaseControlError> {
+        let osc = OscillatorSpec::SMALL_CELL;
+        let period_s = 5e-3;
+        let design = RobustDesign {
+            period_s,
+            snr_db: design_snr_db,
+            m_res: 150,
+            // two oscillators' diffusions add
+            phase_noise_rad2_per_s: 2.0 * TAU * osc.linewidth_hz,
+            freq_walk_hz2_per_s: 2.0 * osc.freq_walk_hz2_per_s,
+            latency_periods: 0,
+            peaking_target_db: 0.1,
+        };
+        Ok(EngineParams {
+            protocol: ProtocolParams::default(),
+            res_per_set: 150,
+            half_duplex: HalfDuplex::SeparateChains,
+            carrier_hz: 2.6e9,
+            oscillator: osc,
+            link_phase_rad2_per_s: 0.01,
+            link_knot_periods: 20,
+            coarse_cfo_std_hz: 1.0,
+            controller: ControllerParams::Robust(Robust::design(&design)?),
+        })
+    }
 }
 
 /// One node's state.
@@ -211,7 +216,7 @@ impl Engine {
                 .all(|a| (a.from as usize) < n),
             "Engine::new: audible transmitter out of range"
         );
-        let period_s = params.controller.period_s();
+        let period_s = controller_period_s(&params.controller);
         let mut nodes = Vec::with_capacity(n);
         for (i, role) in roles.into_iter().enumerate() {
             let s = seeds.child("node").index(i as u64);
@@ -425,7 +430,7 @@ impl Engine {
                 }
             }
         }
-        power.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        power.sort_unstable_by_key(|a| a.0);
         let obs = Observation {
             layers: power
                 .iter()
@@ -526,7 +531,7 @@ impl Engine {
 
     fn advance_links(&mut self) {
         let knot = self.params.link_knot_periods.max(1) as u64;
-        let renew = (self.period + 1) % knot == 0;
+        let renew = (self.period + 1).is_multiple_of(knot);
         let sd = (self.params.link_phase_rad2_per_s * knot as f64 * self.period_s).sqrt();
         for (i, list) in self.links.iter_mut().enumerate() {
             let mut rng = None;
@@ -559,9 +564,13 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
     let n = engine.len();
     for &(p, c) in &edges {
         let child = engine.protocol(c as usize);
-        let tracked = child.tracks().ok_or(format!("node {c} has a parent but tracks nothing"))?;
+        let tracked = child
+            .tracks()
+            .ok_or(format!("node {c} has a parent but tracks nothing"))?;
         if !engine.tx[p as usize].contains(&tracked) {
-            return Err(format!("edge {p}→{c}: parent does not transmit layer {tracked}"));
+            return Err(format!(
+                "edge {p}→{c}: parent does not transmit layer {tracked}"
+            ));
         }
         if let NodeState::Joined { layer, .. } = child.state {
             if layer != tracked + 1 {
@@ -594,7 +603,126 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
         }
     }
     if seen != n {
-        return Err(format!("the listens-to graph has a cycle ({} nodes on it or below)", n - seen));
+        return Err(format!(
+            "the listens-to graph has a cycle ({} nodes on it or below)",
+            n - seen
+        ));
     }
     Ok(())
+}
+
+/// The sync period a controller was designed for (s).
+fn controller_period_s(c: &ControllerParams) -> f64 {
+    match c {
+        ControllerParams::Pi(p) => p.period_s,
+        ControllerParams::Kalman(p) => p.period_s,
+        ControllerParams::Robust(p) => p.period_s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::{db_to_lin, rad_to_deg};
+
+    /// A chain 0 – 1 – … – n−1 where each node hears its neighbours at `snr_db` per RE.
+    fn chain(n: usize, snr_db: f64) -> Topology {
+        let s = db_to_lin(snr_db);
+        Topology {
+            audible: (0..n)
+                .map(|i| {
+                    [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                        .into_iter()
+                        .flatten()
+                        .map(|j| Audible {
+                            from: j as u32,
+                            snr: s,
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    fn roles(n: usize) -> Vec<Role> {
+        std::iter::once(Role::Root { tx_layers: vec![0] })
+            .chain(std::iter::repeat_n(Role::Regular, n - 1))
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_layers_by_depth_and_tracks_the_root() {
+        let n = 5;
+        let mut e = Engine::new(
+            EngineParams::chorus(10.0).unwrap(),
+            chain(n, 10.0),
+            roles(n),
+            &SeedTree::new(3),
+        )
+        .unwrap();
+        // each hop joins after the 4-period dwell
+        for _ in 0..40 {
+            e.step();
+            check_tree(&e).unwrap();
+        }
+        let want: Vec<Option<Layer>> = (0..n as u32).map(Some).collect();
+        assert_eq!(e.layers(), want);
+        // converge, then measure the change of every node's phase relative to the root over
+        // 20 ms (the coherence error of notes/000 §4.3)
+        for _ in 0..2000 {
+            e.step();
+        }
+        let lag = 4;
+        let mut hist: Vec<Vec<f64>> = Vec::new();
+        for _ in 0..1000 {
+            e.step();
+            let th = e.phases();
+            hist.push((1..n).map(|i| th[i] - th[0]).collect());
+        }
+        for d in 0..n - 1 {
+            let errs: Vec<f64> = (lag..hist.len())
+                .map(|k| wrap_phase(hist[k][d] - hist[k - lag][d]))
+                .collect();
+            let rms =
+                rad_to_deg((errs.iter().map(|x| x * x).sum::<f64>() / errs.len() as f64).sqrt());
+            // one hop at 10 dB per RE over 150 REs: 1/√(2·150·10) = 1.0° per measurement;
+            // a few hops of loop-filtered noise stay well below 5°
+            assert!(rms < 5.0, "depth {}: {rms}°", d + 1);
+        }
+    }
+
+    #[test]
+    fn killing_the_only_parent_orphans_the_subtree_which_rejoins_elsewhere() {
+        // 0 – 1 – 2 – 3, plus node 4 hearing 0 and 3 weakly… here: 4 hears 3 only; kill 1
+        let n = 4;
+        let mut topo = chain(n, 10.0);
+        // a second path: node 3 also hears the root at 6 dB
+        topo.audible[3].push(Audible {
+            from: 0,
+            snr: db_to_lin(6.0),
+        });
+        topo.audible[0].push(Audible {
+            from: 3,
+            snr: db_to_lin(6.0),
+        });
+        let mut e = Engine::new(
+            EngineParams::chorus(10.0).unwrap(),
+            topo,
+            roles(n),
+            &SeedTree::new(4),
+        )
+        .unwrap();
+        for _ in 0..60 {
+            e.step();
+        }
+        // node 3 hears layer 0 directly: it is in layer 1, node 2 in layer 2 (via 1 or 3)
+        assert_eq!(e.layers()[..2], [Some(0), Some(1)]);
+        assert_eq!(e.layers()[3], Some(1));
+        e.kill(1);
+        for _ in 0..60 {
+            e.step();
+            check_tree(&e).unwrap();
+        }
+        assert_eq!(e.layers(), vec![Some(0), None, Some(2), Some(1)]);
+    }
 }

@@ -7,10 +7,12 @@
 //!   root is layer 0 ([`protocol`]).
 //! * **What is estimated.** A node listens on set (i − 1) mod S to the composite of all layer
 //!   i − 1 nodes it hears (a fat tree: many parents) and measures its phase relative to its own
-//!   ([`engine`] at control level).
+//!   ([`signal`] at resource-element level, [`engine`] at control level with the RE-level
+//!   estimator's analytic noise).
 //! * **How it is corrected.** A per-node phase controller
 //!   ([`crate::estimation::phase_control`]) steers the node's NCO; the protocol joins, leaves and
 //!   moves layers on the composite SINR, so the listens-to graph is always a tree of layers.
 
 pub mod engine;
 pub mod protocol;
+pub mod signal;

@@ -1,7 +1,7 @@
 //! The layering protocol of one node (Chorus §5.1–5.2; notes/000 §1.5–1.6, §4.4 items 4–6, 8).
 //!
 //! Every sync period a live node observes, for each layer it can separate (the sync sequence is
-//! chosen by layer, [`super::signal`]), the composite SINR of that layer's transmitters: the
+//! chosen by layer), the composite SINR of that layer's transmitters: the
 //! wanted layer's power over noise plus the power of the other layers on the same frequency set
 //! (reuse interference). [`NodeProtocol::step`] turns that observation into its next state:
 //!
