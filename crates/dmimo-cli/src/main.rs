@@ -202,7 +202,7 @@ fn set_threads(threads: Option<usize>) -> Result<(), Failure> {
 
 fn reproduce(ids: &[String], all: bool, args: &RunArgs) -> Result<bool, Failure> {
     let entries: Vec<&'static Entry> = if all {
-        experiments::all().iter().collect()
+        experiments::all().to_vec()
     } else if ids.is_empty() {
         return Err(Failure::Input(
             "reproduce: name at least one experiment or pass --all (see `dmimo list`)".into(),

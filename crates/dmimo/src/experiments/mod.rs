@@ -5,6 +5,7 @@
 //! figures). The published values it is judged against live in a `targets.toml` next to the
 //! experiment's module, with their provenance; [`run`] evaluates them into the [`Report`].
 
+pub mod chorus;
 pub mod targets;
 pub mod thesis;
 
@@ -155,13 +156,15 @@ pub struct Report {
 }
 
 /// All registered experiments, in listing order.
-pub fn all() -> &'static [Entry] {
-    thesis::ENTRIES
+pub fn all() -> &'static [&'static Entry] {
+    static ALL: std::sync::LazyLock<Vec<&'static Entry>> =
+        std::sync::LazyLock::new(|| thesis::ENTRIES.iter().chain(chorus::ENTRIES).collect());
+    &ALL
 }
 
 /// The experiment with this id.
 pub fn find(id: &str) -> Option<&'static Entry> {
-    all().iter().find(|e| e.id == id)
+    all().iter().find(|e| e.id == id).copied()
 }
 
 /// All ids.

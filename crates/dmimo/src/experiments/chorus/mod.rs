@@ -1,0 +1,20 @@
+//! Reproductions of Chorus (Hamed, Rahul, Partov, "Chorus: Truly Distributed Distributed-MIMO",
+//! SIGCOMM 2018): the leaderless layered sync tree of [`crate::sync::layered_tree`], its
+//! controllers ([`crate::estimation::phase_control`]) and their loop analysis
+//! ([`crate::analysis::control`]). The seed is a fragment (§2(d)–§6 intro); notes/000 §3 defines
+//! the checks, most of them reconstructed, and the targets say which.
+
+pub mod loop_instability;
+
+use super::{Entry, Level};
+
+const TARGETS: &str = include_str!("targets.toml");
+
+/// The Chorus experiments.
+pub static ENTRIES: &[Entry] = &[Entry::new::<loop_instability::Config>(
+    "chorus.loop-instability",
+    "A listening loop of PI trackers drifts without bound and diverges with latency; the same nodes as a tree converge",
+    "Chorus (SIGCOMM 2018) §5 intro, Fig. 1; notes/000 §1.4, §3 P4, appendix",
+    Level::Analytic,
+    TARGETS,
+)];
