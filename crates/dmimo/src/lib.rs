@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod channel;
 pub mod estimation;
 pub mod experiments;
+pub mod geometry;
 pub mod linalg;
 pub mod metrics;
 pub mod precoding;
