@@ -17,7 +17,7 @@
 //! are "base stations": set h_bs_m = h_ut_m = 10, a documented extension); distances below 10 m
 //! are evaluated at 10 m; distances beyond 5 km extrapolate the formulas. The shadow-fading σ and
 //! decorrelation distances (Table 7.5-6: 10 m LOS, 13 m NLOS) are provided as constants to feed
-//! [`super::Shadowing`].
+//! [`crate::geometry::shadowing::Shadowing`].
 //!
 //! This will be folded into `channel::pathloss::PathLoss`; it stands alone for now.
 
@@ -261,7 +261,7 @@ impl UmiStreetCanyon {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_de::{de, V};
+    use crate::geometry::test_de::{de, V};
     use super::*;
     use crate::rng::SeedTree;
 
