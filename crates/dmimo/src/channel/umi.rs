@@ -261,8 +261,8 @@ impl UmiStreetCanyon {
 
 #[cfg(test)]
 mod tests {
-    use crate::geometry::test_de::{de, V};
     use super::*;
+    use crate::geometry::test_de::{de, V};
     use crate::rng::SeedTree;
 
     // Hand values, f_c = 2.6 GHz, h_BS = 10 m, h_UT = 1.5 m (20 log10 2.6 = 8.29947,

@@ -9,10 +9,13 @@
 //!   i − 1 nodes it hears (a fat tree: many parents) and measures its phase relative to its own
 //!   ([`signal`] at resource-element level, [`engine`] at control level with the RE-level
 //!   estimator's analytic noise).
+//! * **Where.** [`network`] draws small-cell deployments and their per-RE link SNRs (UMi path
+//!   loss, correlated shadowing).
 //! * **How it is corrected.** A per-node phase controller
 //!   ([`crate::estimation::phase_control`]) steers the node's NCO; the protocol joins, leaves and
 //!   moves layers on the composite SINR, so the listens-to graph is always a tree of layers.
 
 pub mod engine;
+pub mod network;
 pub mod protocol;
 pub mod signal;
