@@ -4,6 +4,7 @@
 //! ([`crate::analysis::control`]). The seed is a fragment (§2(d)–§6 intro); notes/000 §3 defines
 //! the checks, most of them reconstructed, and the targets say which.
 
+pub mod depth_scaling;
 pub mod loop_instability;
 
 use super::{Entry, Level};
@@ -11,10 +12,19 @@ use super::{Entry, Level};
 const TARGETS: &str = include_str!("targets.toml");
 
 /// The Chorus experiments.
-pub static ENTRIES: &[Entry] = &[Entry::new::<loop_instability::Config>(
-    "chorus.loop-instability",
-    "A listening loop of PI trackers drifts without bound and diverges with latency; the same nodes as a tree converge",
-    "Chorus (SIGCOMM 2018) §5 intro, Fig. 1; notes/000 §1.4, §3 P4, appendix",
-    Level::Analytic,
-    TARGETS,
-)];
+pub static ENTRIES: &[Entry] = &[
+    Entry::new::<loop_instability::Config>(
+        "chorus.loop-instability",
+        "A listening loop of PI trackers drifts without bound and diverges with latency; the same nodes as a tree converge",
+        "Chorus (SIGCOMM 2018) §5 intro, Fig. 1; notes/000 §1.4, §3 P4, appendix",
+        Level::Analytic,
+        TARGETS,
+    ),
+    Entry::new::<depth_scaling::Config>(
+        "chorus.depth-scaling",
+        "Phase-noise variance vs depth in the tree for PI, Kalman and robust controllers: analytic cascade and control-level chains",
+        "Chorus (SIGCOMM 2018) §6 requirements; notes/000 §3 P3, P5, appendix",
+        Level::Abstract,
+        TARGETS,
+    ),
+];
