@@ -47,6 +47,10 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "airsync.vs-tdma: THP's SINR follows TDMA's within 1–2 dB as the thesis says, but the impairment ceiling (≈ 23 dB) and the shaping loss hold the gain to ≈ +39% on average (+46% at 15 dB down to +30% at 30 dB); +85% needs THP at TDMA's SINR up to 30 dB",
     ),
     (
+        "robust_threshold_snr_db",
+        "chorus.phase-vs-snr: the robust controller meets 5° RMS coherence error down to ≈ −6 dB per RE, below the notes' guessed −5…+5 dB range (Chorus §11.2, which measured it, is not in the fragment)",
+    ),
+    (
         "crossover_users",
         "the thesis' K > 5 contradicts its own 160 Mbps and 20 Mbps/user (K = 9)",
     ),

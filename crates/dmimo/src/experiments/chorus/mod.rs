@@ -6,6 +6,7 @@
 
 pub mod depth_scaling;
 pub mod loop_instability;
+pub mod phase_vs_snr;
 
 use super::{Entry, Level};
 
@@ -24,6 +25,13 @@ pub static ENTRIES: &[Entry] = &[
         "chorus.depth-scaling",
         "Phase-noise variance vs depth in the tree for PI, Kalman and robust controllers: analytic cascade and control-level chains",
         "Chorus (SIGCOMM 2018) §6 requirements; notes/000 §3 P3, P5, appendix",
+        Level::Abstract,
+        TARGETS,
+    ),
+    Entry::new::<phase_vs_snr::Config>(
+        "chorus.phase-vs-snr",
+        "One hop: phase error vs per-RE SNR for PI, Kalman and robust controllers, and the SNR threshold for a 5° target",
+        "Chorus (SIGCOMM 2018) §6, §11.2 (not in the fragment); notes/000 §3 P1, §2.4.B",
         Level::Abstract,
         TARGETS,
     ),

@@ -30,7 +30,7 @@
 
 use super::protocol::{Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role};
 use crate::estimation::phase_control::{
-    ControllerParams, PhaseControlError, PhaseController, Robust, RobustDesign,
+    ControllerParams, MeasurementUse, PhaseControlError, PhaseController, Robust, RobustDesign,
 };
 use crate::radio::oscillator::{Oscillator, OscillatorSpec};
 use crate::rng::{SeedTree, SimRng};
@@ -154,6 +154,31 @@ struct Node {
     baseline_rad: f64,
     /// Whether the controller has been fed since the last lock.
     engaged: bool,
+    stats: ControllerStats,
+}
+
+/// What a node's controller did with its measurements (since construction).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ControllerStats {
+    pub used: u64,
+    /// Innovations outside the gate, not followed.
+    pub gated: u64,
+    /// Steps absorbed into the baseline.
+    pub rebaselined: u64,
+    /// Losses of lock (re-acquisition).
+    pub lock_lost: u64,
+}
+
+impl ControllerStats {
+    fn count(&mut self, u: MeasurementUse) {
+        match u {
+            MeasurementUse::Used => self.used += 1,
+            MeasurementUse::Gated => self.gated += 1,
+            MeasurementUse::Rebaselined { .. } => self.rebaselined += 1,
+            MeasurementUse::LockLost => self.lock_lost += 1,
+            MeasurementUse::Missing => {}
+        }
+    }
 }
 
 /// A link's channel phase: a Wiener walk with knots `knot` periods apart, linear in between.
@@ -186,9 +211,19 @@ pub struct Engine {
 /// What one receiver saw in a period.
 struct Heard {
     obs: Observation,
-    composite: C64,
-    /// Power-weighted mean frequency of the tracked layer's transmitters (rad/s).
-    composite_freq: f64,
+    /// Per heard layer (sorted as `obs`): the flat composite Σ √s·e^{j(θ+β)} and the
+    /// power-weighted mean frequency of its transmitters (rad/s) — a node that locks this period
+    /// acquires on the layer it has just chosen.
+    composites: Vec<(Layer, C64, f64)>,
+}
+
+impl Heard {
+    fn composite(&self, layer: Layer) -> (C64, f64) {
+        self.composites
+            .iter()
+            .find(|c| c.0 == layer)
+            .map_or((C64::default(), 0.0), |c| (c.1, c.2))
+    }
 }
 
 impl Engine {
@@ -232,6 +267,7 @@ impl Engine {
                 coarse_rad: 0.0,
                 baseline_rad: 0.0,
                 engaged: false,
+                stats: ControllerStats::default(),
             });
         }
         let knot = params.link_knot_periods.max(1) as f64;
@@ -311,6 +347,11 @@ impl Engine {
     /// Transmitted frequency of every node (Hz, offset from the nominal carrier).
     pub fn frequencies_hz(&self) -> impl Iterator<Item = f64> + '_ {
         self.freq.iter().map(|f| f / TAU)
+    }
+
+    /// What node `i`'s controllers did with their measurements.
+    pub fn controller_stats(&self, i: usize) -> ControllerStats {
+        self.nodes[i].stats
     }
 
     /// The protocol state of node `i`.
@@ -405,9 +446,8 @@ impl Engine {
             .layer()
             .filter(|_| self.params.half_duplex == HalfDuplex::TimeMultiplexed)
             .map(|l| p.tx_set(l));
-        let tracked = node.proto.tracks();
-        let mut power: Vec<(Layer, f64)> = Vec::new();
-        let (mut comp, mut fsum, mut wsum) = (C64::default(), 0.0, 0.0);
+        // per layer: (layer, power, composite, Σ s·f)
+        let mut power: Vec<(Layer, f64, C64, f64)> = Vec::new();
         for (k, a) in self.topology.audible[i].iter().enumerate() {
             let m = a.from as usize;
             let f = self.link_factor[i][k];
@@ -419,14 +459,14 @@ impl Engine {
                 if own_set == Some(p.tx_set(l)) {
                     continue;
                 }
-                match power.iter_mut().find(|(x, _)| *x == l) {
-                    Some(e) => e.1 += snr,
-                    None => power.push((l, snr)),
-                }
-                if Some(l) == tracked {
-                    comp += self.phasor[m] * self.links[i][k].phasor * snr.sqrt();
-                    fsum += snr * self.freq[m];
-                    wsum += snr;
+                let c = self.phasor[m] * self.links[i][k].phasor * snr.sqrt();
+                match power.iter_mut().find(|e| e.0 == l) {
+                    Some(e) => {
+                        e.1 += snr;
+                        e.2 += c;
+                        e.3 += snr * self.freq[m];
+                    }
+                    None => power.push((l, snr, c, snr * self.freq[m])),
                 }
             }
         }
@@ -434,12 +474,12 @@ impl Engine {
         let obs = Observation {
             layers: power
                 .iter()
-                .map(|&(l, s)| {
+                .map(|&(l, s, ..)| {
                     let set = p.tx_set(l);
                     let reuse: f64 = power
                         .iter()
-                        .filter(|&&(x, _)| x != l && p.tx_set(x) == set)
-                        .map(|x| x.1)
+                        .filter(|e| e.0 != l && p.tx_set(e.0) == set)
+                        .map(|e| e.1)
                         .sum();
                     (l, s / (1.0 + reuse))
                 })
@@ -447,8 +487,7 @@ impl Engine {
         };
         Some(Heard {
             obs,
-            composite: comp,
-            composite_freq: if wsum > 0.0 { fsum / wsum } else { 0.0 },
+            composites: power.iter().map(|&(l, s, c, f)| (l, c, f / s)).collect(),
         })
     }
 
@@ -479,14 +518,17 @@ impl Engine {
                 let ev = node.proto.step(&h.obs, &proto);
                 let lock = matches!(ev, Event::Joined(_) | Event::Moved(..) | Event::Locked);
                 let tracks = node.proto.tracks();
+                let (composite, composite_freq) =
+                    tracks.map_or((C64::default(), 0.0), |l| h.composite(l));
                 match tracks {
-                    Some(l) if !lock && before == Some(l) && h.composite.norm() > 0.0 => {
+                    Some(l) if !lock && before == Some(l) && composite.norm() > 0.0 => {
                         let sinr = h.obs.sinr(l).max(1e-12);
                         let sigma = (1.0 / (2.0 * m_res * sinr)).sqrt();
                         let v: f64 = node.rng.sample(StandardNormal);
-                        let e = wrap_phase(h.composite.arg() - theta[i] - node.baseline_rad)
-                            + sigma * v;
-                        node.ctrl.update(Some(e));
+                        let e =
+                            wrap_phase(composite.arg() - theta[i] - node.baseline_rad) + sigma * v;
+                        let u = node.ctrl.update(Some(e));
+                        node.stats.count(u.used);
                         node.engaged = true;
                     }
                     Some(_) if lock => {
@@ -496,7 +538,7 @@ impl Engine {
                         node.coarse_rad += node.ctrl.correction_at(period_s);
                         node.coarse_rad_per_s += node.ctrl.holdover_frequency_rad_per_s();
                         let err: f64 = node.rng.sample(StandardNormal);
-                        node.coarse_rad_per_s += h.composite_freq
+                        node.coarse_rad_per_s += composite_freq
                             - (freq[i] - node.ctrl.frequency_rad_per_s()
                                 + node.ctrl.holdover_frequency_rad_per_s())
                             + TAU * coarse_std * err;
@@ -504,7 +546,7 @@ impl Engine {
                             .build()
                             .expect("controller parameters validated at construction");
                         node.ctrl.update(None);
-                        node.baseline_rad = wrap_phase(h.composite.arg() - theta[i]);
+                        node.baseline_rad = wrap_phase(composite.arg() - theta[i]);
                         node.engaged = false;
                     }
                     _ => {
@@ -671,6 +713,15 @@ mod tests {
         // 20 ms (the coherence error of notes/000 §4.3)
         for _ in 0..2000 {
             e.step();
+        }
+        // frequency lock (P2): every node within 1 Hz of the root, not on a 200 Hz alias
+        let f: Vec<f64> = e.frequencies_hz().collect();
+        for (i, fi) in f.iter().enumerate() {
+            assert!(
+                (fi - f[0]).abs() < 1.0,
+                "node {i}: {fi} Hz vs root {} Hz",
+                f[0]
+            );
         }
         let lag = 4;
         let mut hist: Vec<Vec<f64>> = Vec::new();
