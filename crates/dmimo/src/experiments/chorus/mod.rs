@@ -5,6 +5,7 @@
 //! the checks, most of them reconstructed, and the targets say which.
 
 pub mod depth_scaling;
+pub mod layers;
 pub mod loop_instability;
 pub mod phase_vs_snr;
 
@@ -14,6 +15,13 @@ const TARGETS: &str = include_str!("targets.toml");
 
 /// The Chorus experiments.
 pub static ENTRIES: &[Entry] = &[
+    Entry::new::<layers::Config>(
+        "chorus.layers",
+        "The layering protocol on random small-cell deployments: layer assignment, convergence, no loops, reuse margins, flapping under fading",
+        "Chorus (SIGCOMM 2018) §5.1; notes/000 §3 T1–T6",
+        Level::Abstract,
+        TARGETS,
+    ),
     Entry::new::<loop_instability::Config>(
         "chorus.loop-instability",
         "A listening loop of PI trackers drifts without bound and diverges with latency; the same nodes as a tree converge",

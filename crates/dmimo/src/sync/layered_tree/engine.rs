@@ -349,6 +349,11 @@ impl Engine {
         self.freq.iter().map(|f| f / TAU)
     }
 
+    /// The per-layer SINRs node `i` observes in the current state (None when off).
+    pub fn observation(&self, i: usize) -> Option<Observation> {
+        self.hear(i).map(|h| h.obs)
+    }
+
     /// What node `i`'s controllers did with their measurements.
     pub fn controller_stats(&self, i: usize) -> ControllerStats {
         self.nodes[i].stats
@@ -608,7 +613,7 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
         let child = engine.protocol(c as usize);
         let tracked = child
             .tracks()
-            .ok_or(format!("node {c} has a parent but tracks nothing"))?;
+            .ok_or_else(|| format!("node {c} has a parent but tracks nothing"))?;
         if !engine.tx[p as usize].contains(&tracked) {
             return Err(format!(
                 "edge {p}→{c}: parent does not transmit layer {tracked}"
@@ -622,22 +627,30 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
             }
         }
     }
-    // Kahn's algorithm: a cycle leaves nodes with positive in-degree
-    let mut indeg = vec![0usize; n];
-    let mut out: Vec<Vec<u32>> = vec![Vec::new(); n];
+    // Kahn's algorithm on a compressed adjacency: a cycle leaves nodes with positive in-degree
+    let mut indeg = vec![0u32; n];
+    let mut start = vec![0usize; n + 1];
     for &(p, c) in &edges {
-        if p != c {
-            indeg[c as usize] += 1;
-            out[p as usize].push(c);
-        } else {
+        if p == c {
             return Err(format!("node {p} listens to itself"));
         }
+        indeg[c as usize] += 1;
+        start[p as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut out = vec![0u32; edges.len()];
+    for &(p, c) in &edges {
+        out[fill[p as usize]] = c;
+        fill[p as usize] += 1;
     }
     let mut queue: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
     let mut seen = 0;
     while let Some(v) = queue.pop() {
         seen += 1;
-        for &c in &out[v] {
+        for &c in &out[start[v]..start[v + 1]] {
             indeg[c as usize] -= 1;
             if indeg[c as usize] == 0 {
                 queue.push(c as usize);
