@@ -8,6 +8,7 @@ pub mod depth_scaling;
 pub mod layers;
 pub mod loop_instability;
 pub mod phase_vs_snr;
+pub mod scale;
 
 use super::{Entry, Level};
 
@@ -40,6 +41,13 @@ pub static ENTRIES: &[Entry] = &[
         "chorus.phase-vs-snr",
         "One hop: phase error vs per-RE SNR for PI, Kalman and robust controllers, and the SNR threshold for a 5° target",
         "Chorus (SIGCOMM 2018) §6, §11.2 (not in the fragment); notes/000 §3 P1, §2.4.B",
+        Level::Abstract,
+        TARGETS,
+    ),
+    Entry::new::<scale::Config>(
+        "chorus.scale",
+        "The layered tree on 100 to 30,000 small cells at fixed density: coverage, depth, coherence, tree invariant",
+        "Chorus (SIGCOMM 2018) §4, abstract; notes/000 §3 S3",
         Level::Abstract,
         TARGETS,
     ),
