@@ -19,7 +19,7 @@ use crate::radio::oscillator::OscillatorSpec;
 use crate::report::{Figure, Origin, Scale, Style, Table};
 use crate::rng::SeedTree;
 use crate::scenario::{Check, FieldError};
-use crate::sync::layered_tree::engine::{Audible, Engine, EngineParams, Topology};
+use crate::sync::layered_tree::engine::{Audible, CoarseCfo, Engine, EngineParams, Topology};
 use crate::sync::layered_tree::protocol::Role;
 use crate::units::{db_to_lin, rad_to_deg, wrap_phase};
 use serde::{Deserialize, Serialize};
@@ -203,7 +203,10 @@ impl ExperimentConfig for Config {
                 linewidth_hz: 0.0,
             },
             link_phase_rad2_per_s: 0.0,
-            coarse_cfo_std_hz: 0.0,
+            coarse_cfo: CoarseCfo::TwoSymbol {
+                spacing_s: crate::sync::layered_tree::engine::LTE_ACQUISITION_SPACING_S,
+                std_override_hz: Some(0.0),
+            },
             res_per_set: self.res_per_set,
             ..base.clone()
         };

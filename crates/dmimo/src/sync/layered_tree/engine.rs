@@ -1,5 +1,6 @@
-//! The layered tree at control level (DESIGN "abstract" rung; notes/000 §4.1 item 1(i)): one
-//! phase measurement per node per sync period, with the analytic noise of the RE-level estimator.
+//! The layered tree as a network simulation, at two fidelities (DESIGN "fidelity ladder";
+//! notes/000 §4.1 item 1): every sync period each node measures the phase of the layer it tracks
+//! relative to its own, and its protocol and controller act on it.
 //!
 //! **Who transmits when.** Every period T every live node sends the sync signal of each layer it
 //! holds ([`NodeProtocol::tx_layers`]) with phase θ_m = ϕ_m + c_m: its oscillator
@@ -7,28 +8,53 @@
 //!
 //! **What is estimated.** Node n hears the transmitters of its [`Topology`] list: link m → n has
 //! per-RE SNR s_nm at full power and a channel phase β_nm(t) that wanders slowly (a Wiener
-//! process, knots every `link_knot_periods` periods joined linearly) — a node cannot tell its
-//! parent link's drift from its parent's oscillator (notes/000 §4.4 item 12). Per layer ℓ it sees
-//! the power P_ℓ = Σ s_nm over the transmitters of ℓ, and the SINR of ℓ is P_ℓ over noise plus the
-//! power of the other layers on ℓ's frequency set (each layer has its own code, so reuse
-//! interference is noise). With [`HalfDuplex::TimeMultiplexed`] a node
-//! cannot hear its own transmit set. The composite of the layer it tracks is
-//! C_n = Σ √s_nm·e^{j(θ_m + β_nm)} (a flat-channel composite: a parent's death steps its phase by
-//! the full amount; frequency-selective channels soften the step, see the RE level). The node
-//! measures e = wrap(∠C_n − θ_n − b_n) + v, v ~ N(0, 1/(2·M·SINR)), b_n the baseline set when
-//! it locked (a constant offset is absorbed by the users' CSI).
+//! process, knots every `link_knot_periods` periods joined linearly; the same at both levels) —
+//! a node cannot tell its parent link's drift from its parent's oscillator (notes/000 §4.4 item
+//! 12). Per layer ℓ it sees the power P_ℓ = Σ s_nm over the transmitters of ℓ, and the SINR of ℓ
+//! is P_ℓ over noise plus the power of the other layers on ℓ's frequency set (each layer has its
+//! own code, so reuse interference is noise). The protocol sees these power sums at both levels.
+//! With [`HalfDuplex::TimeMultiplexed`] a node cannot hear its own transmit set. The phase error
+//! e fed to the controller is
+//!
+//! * [`Fidelity::Control`] (the "abstract" rung): e = wrap(∠C_n − θ_n − b_n) + v,
+//!   v ~ N(0, 1/(2·M·SINR)), on the flat composite C_n = Σ √s_nm·e^{j(θ_m + β_nm)} of the tracked
+//!   layer, b_n the baseline set at lock (a constant offset is absorbed by the users' CSI). A
+//!   parent's death steps ∠C_n by the full amount.
+//! * [`Fidelity::ResourceElement`] (the "symbol" rung, [`super::signal`]): every audible link is
+//!   a frequency-selective [`TdlLink`] drawn at construction from its own stream
+//!   (`re-link/n/m`), power gain s_nm against unit noise per RE, arrival uniform in
+//!   [0, `max_arrival_s`]. The node receives the M REs of its tracked layer's set: the parents
+//!   with that layer's code, the other layers on the set (reuse) with theirs, all rotated by
+//!   θ_m + β_nm − θ_n, plus noise; a [`CompositePhaseEstimator`] (reference set at lock, refined
+//!   while the signal is present) returns e = φ̂. Frequency diversity shrinks the phase step of a
+//!   parent's death to the MRC-weighted change of the composite.
+//!
+//! **Coarse acquisition.** 5 ms samples resolve only ±100 Hz (notes/000 §2.4.A). A node about to
+//! lock (scanning with a candidate layer, a joined node with an upgrade candidate, an unlocked
+//! root candidate) accumulates, over the periods it dwells on that layer, the two-symbol
+//! correlation of the layer's sync and acquisition blocks ([`CoarseCfoEstimator`], ±1.75 kHz);
+//! at lock its NCO takes the estimate. At control level the estimate is the true power-weighted
+//! frequency of the tracked transmitters plus a Gaussian error with the estimator's analytic
+//! std at the SINR averaged over the dwell ([`coarse_cfo_var_hz2`]), or a fixed override.
+//! [`CoarseCfo::Off`] leaves the fine stage alone, which locks to an alias (a multiple of
+//! 1/T = 200 Hz) of offsets beyond ±100 Hz.
 //!
 //! **How it is corrected.** The [`NodeProtocol`] steps on the per-layer SINRs. A node that locks
-//! (joins, moves, or a candidate that hears its reference) first acquires frequency coarsely
-//! (notes/000 §2.4.A: 5 ms samples resolve only ±100 Hz; an intra-subframe estimate is
-//! unambiguous to kHz) with a residual of `coarse_cfo_std_hz`, sets its baseline, and starts a
-//! fresh [`PhaseController`]; a tracking node feeds e to its controller each period, others feed
-//! nothing (holdover).
+//! (joins, moves, or a candidate that hears its reference) acquires coarsely, sets its baseline
+//! (or estimator reference), and starts a fresh [`PhaseController`]; a tracking node feeds e to
+//! its controller each period, others feed nothing (holdover).
 //!
-//! Each node draws from its own streams, and a period's measurements use only the previous
-//! state, so results do not depend on the thread count.
+//! Each node and link draws from its own streams, and a period's measurements use only the
+//! previous state, so results do not depend on the thread count.
+//!
+//! [`TdlLink`]: super::signal::TdlLink
 
 use super::protocol::{Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role};
+use super::signal::{
+    coarse_cfo_var_hz2, receive_into, Arrival, CoarseCfoEstimator, CompositePhaseEstimator,
+    LayerSignal, MeasurementKind, ReferenceUpdate, SignalError, SignalState, SyncGrid,
+    SyncSignalConfig, TdlProfile,
+};
 use crate::estimation::phase_control::{
     ControllerParams, MeasurementUse, PhaseControlError, PhaseController, Robust, RobustDesign,
 };
@@ -79,6 +105,90 @@ pub enum HalfDuplex {
     TimeMultiplexed,
 }
 
+/// Start-to-start spacing of LTE OFDM symbols 4 apart at normal CP, 4·(2048 + 144)/30.72 MHz
+/// = 285.4 µs: the default Δt of the coarse stage (±1.75 kHz), as
+/// [`SyncGrid::acquisition_spacing_s`] of the default grid.
+pub const LTE_ACQUISITION_SPACING_S: f64 = 4.0 * 2192.0 / 30.72e6;
+
+/// The coarse frequency stage run at lock (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CoarseCfo {
+    /// No coarse stage: the fine stage alone, unambiguous only within ±1/(2T) (±100 Hz).
+    Off,
+    /// The two-symbol estimate of [`CoarseCfoEstimator`] over the join dwell.
+    TwoSymbol {
+        /// Block spacing Δt (s); at RE level it must equal the grid's
+        /// [`SyncGrid::acquisition_spacing_s`]. Default [`LTE_ACQUISITION_SPACING_S`].
+        spacing_s: f64,
+        /// Control level only: a fixed residual std (Hz) instead of the analytic
+        /// [`coarse_cfo_var_hz2`] at the SINR averaged over the dwell.
+        #[serde(default)]
+        std_override_hz: Option<f64>,
+    },
+}
+
+impl CoarseCfo {
+    /// The default grid's stage: Δt = [`LTE_ACQUISITION_SPACING_S`], analytic residual.
+    pub const LTE: CoarseCfo = CoarseCfo::TwoSymbol {
+        spacing_s: LTE_ACQUISITION_SPACING_S,
+        std_override_hz: None,
+    };
+}
+
+/// Settings of the resource-element level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReLevelConfig {
+    /// Grid, per-link channel model and estimator. The grid must agree with the engine:
+    /// `n_sets` = `protocol.n_sets`, M = `res_per_set`, its period = the controller's, its
+    /// acquisition spacing = the coarse stage's.
+    pub signal: SyncSignalConfig,
+    /// Arrivals are uniform in [0, `max_arrival_s`] (s) after the receiver's FFT window start;
+    /// with the channel's excess delay they must fit the CP. Default 1 µs (notes/000 §2.4.C:
+    /// about one hop's propagation delay).
+    pub max_arrival_s: f64,
+}
+
+impl Default for ReLevelConfig {
+    fn default() -> Self {
+        ReLevelConfig {
+            signal: SyncSignalConfig::default(),
+            max_arrival_s: 1e-6,
+        }
+    }
+}
+
+/// How the sync signal is simulated (see the module doc).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "level", rename_all = "kebab-case")]
+pub enum Fidelity {
+    /// One phase per node and period with analytic noise on the flat composite (fast: 10⁴
+    /// nodes).
+    #[default]
+    Control,
+    /// Resource elements with frequency-selective links and the real estimators (small
+    /// networks: every link stores its response on the used subcarriers, 19 kB at 20 MHz).
+    ResourceElement(ReLevelConfig),
+}
+
+/// An engine that cannot be built: controller or signal parameters, or an inconsistency
+/// between them.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Controller(#[from] PhaseControlError),
+    #[error(transparent)]
+    Signal(#[from] SignalError),
+    /// A field that disagrees with another part of the parameters.
+    #[error("field `{field}` = {value}: {allowed}")]
+    Field {
+        field: &'static str,
+        value: String,
+        allowed: String,
+    },
+}
+
 /// Everything but the topology and the roles.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,17 +207,21 @@ pub struct EngineParams {
     pub link_phase_rad2_per_s: f64,
     /// Periods between knots of the link-phase walk (linear in between).
     pub link_knot_periods: u32,
-    /// Residual frequency error of the coarse acquisition at lock (Hz, std).
-    pub coarse_cfo_std_hz: f64,
+    /// The coarse frequency stage at lock.
+    pub coarse_cfo: CoarseCfo,
     /// The phase controller (its period is the sync period).
     pub controller: ControllerParams,
+    /// Control (default) or resource-element level.
+    #[serde(default)]
+    pub fidelity: Fidelity,
 }
 
 impl EngineParams {
     /// Chorus defaults (notes/000 §4.2) with the [`Robust`] controller designed for a per-RE SNR
     /// of `design_snr_db`: 5 ms period, S = 8, M = 150, separate chains, 2.6 GHz,
     /// [`OscillatorSpec::SMALL_CELL`], link phases wandering 0.01 rad²/s (0.1 rad rms per
-    /// second), knots every 20 periods, coarse acquisition to 1 Hz.
+    /// second), knots every 20 periods, the two-symbol coarse stage [`CoarseCfo::LTE`], control
+    /// level.
     ///
     /// # Errors
     /// The robust design's errors (an SNR outside −30…60 dB).
@@ -134,10 +248,42 @@ impl EngineParams {
             oscillator: osc,
             link_phase_rad2_per_s: 0.01,
             link_knot_periods: 20,
-            coarse_cfo_std_hz: 1.0,
+            coarse_cfo: CoarseCfo::LTE,
             controller: ControllerParams::Robust(Robust::design(&design)?),
+            fidelity: Fidelity::Control,
         })
     }
+}
+
+/// What a node accumulates while it dwells on a layer it may lock to.
+#[derive(Clone, Copy, Debug, Default)]
+struct Acquisition {
+    layer: Option<Layer>,
+    periods: u32,
+    /// Σ of the layer's power-sum SINR over the periods (control level).
+    sinr_sum: f64,
+    /// The two-symbol correlations (RE level).
+    coarse: CoarseCfoEstimator,
+}
+
+/// A node's resource-element state: its noise stream, estimator and scratch (allocated once).
+struct ReNode {
+    rng: SimRng,
+    estimator: CompositePhaseEstimator,
+    y1: Vec<C64>,
+    y2: Vec<C64>,
+    code1: Vec<C64>,
+    code2: Vec<C64>,
+    scratch: Scratch,
+    snr: Option<f64>,
+}
+
+/// Buffers of one reception: per audible link its channel on the set, per layer its code,
+/// and the (layer, audible index) pairs on the set.
+struct Scratch {
+    channels: Vec<Vec<C64>>,
+    codes: Vec<Vec<C64>>,
+    entries: Vec<(Layer, usize)>,
 }
 
 /// One node's state.
@@ -150,10 +296,19 @@ struct Node {
     /// Frequency (rad/s) and phase (rad) of the coarse NCO stage, set at lock.
     coarse_rad_per_s: f64,
     coarse_rad: f64,
+    /// A frequency step of the oscillator after construction (rad/s) and its phase (rad).
+    extra_rad_per_s: f64,
+    extra_rad: f64,
     /// The baseline b_n (rad).
     baseline_rad: f64,
     /// Whether the controller has been fed since the last lock.
     engaged: bool,
+    acq: Acquisition,
+    /// The phase error measured this period (rad), if the node tracked.
+    measured: Option<f64>,
+    /// The coarse relative-frequency estimate applied at the last lock (Hz).
+    coarse_hz: Option<f64>,
+    re: Option<ReNode>,
     stats: ControllerStats,
 }
 
@@ -188,7 +343,114 @@ struct LinkPhase {
     step: C64,
 }
 
-/// The network at control level.
+/// What the resource-element level shares between nodes.
+struct ReShared {
+    grid: SyncGrid,
+    /// Per receiver and audible index: the link's response on every used subcarrier (index k).
+    responses: Vec<Vec<Vec<C64>>>,
+    spacing_s: f64,
+}
+
+impl ReShared {
+    fn new(
+        cfg: &ReLevelConfig,
+        params: &EngineParams,
+        topology: &Topology,
+        period_s: f64,
+        seeds: &SeedTree,
+    ) -> Result<Self, EngineError> {
+        cfg.signal.validate()?;
+        let grid = SyncGrid::new(cfg.signal.grid.clone())?;
+        let mismatch = |field, value: String, allowed: String| EngineError::Field {
+            field,
+            value,
+            allowed,
+        };
+        if grid.n_sets() != params.protocol.n_sets as usize {
+            return Err(mismatch(
+                "fidelity.signal.grid.n_sets",
+                grid.n_sets().to_string(),
+                format!("protocol.n_sets = {}", params.protocol.n_sets),
+            ));
+        }
+        if grid.res_per_set() != params.res_per_set {
+            return Err(mismatch(
+                "res_per_set",
+                params.res_per_set.to_string(),
+                format!("the grid's REs per set, {}", grid.res_per_set()),
+            ));
+        }
+        if (grid.period_s() - period_s).abs() > 1e-9 * period_s {
+            return Err(mismatch(
+                "controller.period_s",
+                period_s.to_string(),
+                format!("the grid's period, {} s", grid.period_s()),
+            ));
+        }
+        let spacing_s = grid.acquisition_spacing_s();
+        if let CoarseCfo::TwoSymbol { spacing_s: s, .. } = params.coarse_cfo {
+            if (s - spacing_s).abs() > 1e-9 * spacing_s {
+                return Err(mismatch(
+                    "coarse_cfo.spacing_s",
+                    s.to_string(),
+                    format!("the grid's acquisition spacing, {spacing_s} s"),
+                ));
+            }
+        }
+        let profile = TdlProfile::new(&cfg.signal.channel, &grid)?;
+        let max = cfg.max_arrival_s;
+        let room = grid.cp_s() - profile.excess_delay_s();
+        if !(max.is_finite() && max >= 0.0 && max <= room) {
+            return Err(mismatch(
+                "fidelity.max_arrival_s",
+                max.to_string(),
+                format!("0 … CP − the channel's excess delay = {room:.3e} s"),
+            ));
+        }
+        let used = grid.config().used_subcarriers;
+        let mut responses = Vec::with_capacity(topology.len());
+        for (i, list) in topology.audible.iter().enumerate() {
+            let mut per_node = Vec::with_capacity(list.len());
+            for a in list {
+                let mut rng = seeds
+                    .child("re-link")
+                    .index(i as u64)
+                    .index(a.from as u64)
+                    .rng();
+                let delay = if max > 0.0 {
+                    rng.random_range(0.0..=max)
+                } else {
+                    0.0
+                };
+                let link = profile.draw(a.snr, delay, &grid, &mut rng)?;
+                let mut resp = vec![C64::default(); used];
+                for set in 0..grid.n_sets() {
+                    for re in grid.set_res(set).iter().filter(|re| re.symbol == 0) {
+                        resp[re.used_index] = link.response(re.subcarrier, &grid);
+                    }
+                }
+                per_node.push(resp);
+            }
+            responses.push(per_node);
+        }
+        Ok(ReShared {
+            grid,
+            responses,
+            spacing_s,
+        })
+    }
+}
+
+/// Which block of a period a reception is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Block {
+    /// The sync symbols at the period's start.
+    Sync,
+    /// Their acquisition copy, Δt later.
+    Acquisition,
+}
+
+/// The network.
 pub struct Engine {
     params: EngineParams,
     topology: Topology,
@@ -206,6 +468,7 @@ pub struct Engine {
     tx: Vec<Vec<Layer>>,
     events: Vec<(u32, Event)>,
     seeds: SeedTree,
+    re: Option<ReShared>,
 }
 
 /// What one receiver saw in a period.
@@ -226,12 +489,143 @@ impl Heard {
     }
 }
 
+/// The read-only state a period's node updates share.
+struct Ctx<'a> {
+    params: &'a EngineParams,
+    topology: &'a Topology,
+    links: &'a [Vec<LinkPhase>],
+    link_factor: &'a [Vec<f64>],
+    theta: &'a [f64],
+    freq: &'a [f64],
+    tx: &'a [Vec<Layer>],
+    period: u64,
+    period_s: f64,
+}
+
+impl Ctx<'_> {
+    /// Node `i`'s received block on the set of `layer` into `y` (noise variance 1 per RE; every
+    /// layer on the set with its code, each transmitter through its link and rotated by
+    /// θ_m + β_nm − θ_n, advanced by its frequency for the acquisition block), and `layer`'s code
+    /// of that block into `code`.
+    #[allow(clippy::too_many_arguments)]
+    fn receive(
+        &self,
+        re: &ReShared,
+        i: usize,
+        layer: Layer,
+        block: Block,
+        scratch: &mut Scratch,
+        rng: &mut SimRng,
+        y: &mut [C64],
+        code: &mut [C64],
+    ) {
+        let p = &self.params.protocol;
+        let set = p.tx_set(layer);
+        let own_set = match self.params.half_duplex {
+            HalfDuplex::TimeMultiplexed => self.tx[i].iter().min().map(|&l| p.tx_set(l)),
+            HalfDuplex::SeparateChains => None,
+        };
+        let grid = &re.grid;
+        let fill = |l: Layer, out: &mut [C64]| match block {
+            Block::Sync => grid.layer_code(l).fill(self.period, out),
+            Block::Acquisition => grid.acquisition_code(l).fill(self.period, out),
+        };
+        fill(layer, code);
+        let dt = match block {
+            Block::Sync => 0.0,
+            Block::Acquisition => re.spacing_s,
+        };
+        scratch.entries.clear();
+        if own_set != Some(set) {
+            for (k, a) in self.topology.audible[i].iter().enumerate() {
+                if self.link_factor[i][k] <= 0.0 {
+                    continue;
+                }
+                for &l in &self.tx[a.from as usize] {
+                    if p.tx_set(l) == set {
+                        scratch.entries.push((l, k));
+                    }
+                }
+            }
+        }
+        // stable: audible order within a layer
+        scratch.entries.sort_by_key(|e| e.0);
+        let res = grid.set_res(set as usize);
+        let mut n_layers = 0;
+        let mut prev = None;
+        for &(l, k) in &scratch.entries {
+            let amp = self.link_factor[i][k].sqrt();
+            let resp = &re.responses[i][k];
+            for (h, r) in scratch.channels[k].iter_mut().zip(res) {
+                *h = resp[r.used_index] * amp;
+            }
+            if prev != Some(l) {
+                prev = Some(l);
+                if l != layer {
+                    while scratch.codes.len() <= n_layers {
+                        scratch.codes.push(vec![C64::default(); y.len()]);
+                    }
+                    fill(l, &mut scratch.codes[n_layers]);
+                }
+                n_layers += 1;
+            }
+        }
+        let arrivals: Vec<Arrival> = scratch
+            .entries
+            .iter()
+            .map(|&(_, k)| {
+                let m = self.topology.audible[i][k].from as usize;
+                Arrival {
+                    channel: &scratch.channels[k],
+                    phase_rad: self.theta[m] + self.links[i][k].phasor.arg() + self.freq[m] * dt,
+                }
+            })
+            .collect();
+        let mut layers: Vec<LayerSignal> = Vec::with_capacity(n_layers);
+        let mut start = 0;
+        let mut j = 0;
+        while start < scratch.entries.len() {
+            let l = scratch.entries[start].0;
+            let end = start
+                + scratch.entries[start..]
+                    .iter()
+                    .take_while(|e| e.0 == l)
+                    .count();
+            layers.push(LayerSignal {
+                code: if l == layer {
+                    &*code
+                } else {
+                    &scratch.codes[j]
+                },
+                transmitters: &arrivals[start..end],
+            });
+            j += 1;
+            start = end;
+        }
+        receive_into(&layers, self.theta[i] + self.freq[i] * dt, 1.0, rng, y);
+    }
+}
+
+/// The layer a node may lock to next, if it dwells on one: a scanning node's candidate, a joined
+/// node's upgrade candidate, an unlocked root candidate's reference.
+fn pending_layer(proto: &NodeProtocol) -> Option<Layer> {
+    match (&proto.state, &proto.role) {
+        (NodeState::Scanning { candidate }, _) => candidate.map(|c| c.0),
+        (NodeState::Joined { upgrade, .. }, _) => upgrade.map(|c| c.0),
+        (NodeState::Rooted { locked: false }, Role::RootCandidate { listen, .. }) => Some(*listen),
+        _ => None,
+    }
+}
+
 impl Engine {
     /// A network: `roles[i]` for node i; every node starts alive. Streams come from `seeds`
-    /// (per node: `node/i/...`, per link: `link/i`).
+    /// (per node: `node/i/...`, per link: `link/i`, at RE level `re-link/i/m` for the channel of
+    /// m → i).
     ///
     /// # Errors
-    /// The controller's parameter errors.
+    /// The controller's parameter errors; at RE level the signal configuration's errors and
+    /// [`EngineError::Field`] when the grid disagrees with `res_per_set`, `protocol.n_sets`, the
+    /// controller's period or the coarse stage's spacing, or the arrivals do not fit the CP.
     ///
     /// # Panics
     /// If `roles` and the topology differ in length, or an audible index is out of range.
@@ -240,7 +634,7 @@ impl Engine {
         topology: Topology,
         roles: Vec<Role>,
         seeds: &SeedTree,
-    ) -> Result<Self, PhaseControlError> {
+    ) -> Result<Self, EngineError> {
         let n = topology.len();
         assert_eq!(roles.len(), n, "Engine::new: one role per node");
         assert!(
@@ -252,11 +646,37 @@ impl Engine {
             "Engine::new: audible transmitter out of range"
         );
         let period_s = controller_period_s(&params.controller);
+        let re = match &params.fidelity {
+            Fidelity::Control => None,
+            Fidelity::ResourceElement(cfg) => {
+                Some(ReShared::new(cfg, &params, &topology, period_s, seeds)?)
+            }
+        };
         let mut nodes = Vec::with_capacity(n);
         for (i, role) in roles.into_iter().enumerate() {
             let s = seeds.child("node").index(i as u64);
             let mut osc_rng = s.child("oscillator").rng();
             let osc = Oscillator::new(params.oscillator.draw(params.carrier_hz, &mut osc_rng));
+            let re_node = match (&params.fidelity, &re) {
+                (Fidelity::ResourceElement(cfg), Some(sh)) => {
+                    let m = sh.grid.res_per_set();
+                    Some(ReNode {
+                        rng: s.child("re-noise").rng(),
+                        estimator: CompositePhaseEstimator::new(cfg.signal.estimator.clone(), m)?,
+                        y1: vec![C64::default(); m],
+                        y2: vec![C64::default(); m],
+                        code1: vec![C64::default(); m],
+                        code2: vec![C64::default(); m],
+                        scratch: Scratch {
+                            channels: vec![vec![C64::default(); m]; topology.audible[i].len()],
+                            codes: Vec::new(),
+                            entries: Vec::new(),
+                        },
+                        snr: None,
+                    })
+                }
+                _ => None,
+            };
             nodes.push(Node {
                 proto: NodeProtocol::new(role),
                 osc,
@@ -265,8 +685,14 @@ impl Engine {
                 ctrl: params.controller.build()?,
                 coarse_rad_per_s: 0.0,
                 coarse_rad: 0.0,
+                extra_rad_per_s: 0.0,
+                extra_rad: 0.0,
                 baseline_rad: 0.0,
                 engaged: false,
+                acq: Acquisition::default(),
+                measured: None,
+                coarse_hz: None,
+                re: re_node,
                 stats: ControllerStats::default(),
             });
         }
@@ -309,6 +735,7 @@ impl Engine {
             tx: vec![Vec::new(); n],
             events: Vec::new(),
             seeds: *seeds,
+            re,
         };
         e.refresh_transmitters();
         Ok(e)
@@ -337,6 +764,11 @@ impl Engine {
     /// Whether there are no nodes.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &EngineParams {
+        &self.params
     }
 
     /// Transmitted phase θ_n of every node at the current period (rad, unwrapped).
@@ -379,6 +811,41 @@ impl Engine {
         &self.topology
     }
 
+    /// The phase error node `i` measured in the latest period (rad; None if it did not track,
+    /// or at RE level if its estimator declared the signal lost).
+    pub fn measured_error_rad(&self, i: usize) -> Option<f64> {
+        self.nodes[i].measured
+    }
+
+    /// RE level: node `i`'s latest composite SINR estimate per RE of its tracked layer (linear).
+    pub fn snr_estimate(&self, i: usize) -> Option<f64> {
+        self.nodes[i].re.as_ref().and_then(|r| r.snr)
+    }
+
+    /// The relative frequency (tracked composite minus own, Hz) node `i`'s coarse stage
+    /// estimated at its last lock (None before, or with [`CoarseCfo::Off`]).
+    pub fn coarse_estimate_hz(&self, i: usize) -> Option<f64> {
+        self.nodes[i].coarse_hz
+    }
+
+    /// RE level: the mean power per RE (per-RE SNR) of link `from` → `to` on frequency set `set`,
+    /// (1/M)·Σ|H\[k\]|² — the realized counterpart of the topology's s_nm. None at control level
+    /// or if `to` cannot hear `from`.
+    pub fn re_link_power(&self, from: usize, to: usize, set: usize) -> Option<f64> {
+        let re = self.re.as_ref()?;
+        let k = self.topology.audible[to]
+            .iter()
+            .position(|a| a.from as usize == from)?;
+        let resp = &re.responses[to][k];
+        let res = re.grid.set_res(set);
+        Some(
+            res.iter()
+                .map(|r| resp[r.used_index].norm_sqr())
+                .sum::<f64>()
+                / res.len() as f64,
+        )
+    }
+
     /// Kills node `i` (it stops transmitting and listening).
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].proto.kill();
@@ -391,7 +858,15 @@ impl Engine {
         let node = &mut self.nodes[i];
         node.proto.revive();
         node.engaged = false;
+        node.acq = Acquisition::default();
         self.tx[i] = node.proto.tx_layers().to_vec();
+    }
+
+    /// Steps node `i`'s oscillator frequency by `delta_hz` from now on (a temperature step, a
+    /// retune; notes/000 §4.1 item 2), on top of its drawn offset and walk.
+    pub fn step_oscillator_frequency(&mut self, i: usize, delta_hz: f64) {
+        self.nodes[i].extra_rad_per_s += TAU * delta_hz;
+        self.freq[i] += TAU * delta_hz;
     }
 
     /// Scales the power of link `from` → `to` by `factor` (0 = blocked, 1 = nominal); returns
@@ -430,11 +905,12 @@ impl Engine {
         for (i, node) in self.nodes.iter_mut().enumerate() {
             node.osc.advance_to(t, &mut node.osc_rng);
             let c = node.ctrl.correction_at(self.period_s) + node.coarse_rad;
-            self.theta[i] = node.osc.phase_rad() + c;
+            self.theta[i] = node.osc.phase_rad() + c + node.extra_rad;
             self.phasor[i] = cis(self.theta[i]);
             self.freq[i] = TAU * node.osc.frequency_offset_hz()
                 + node.ctrl.frequency_rad_per_s()
-                + node.coarse_rad_per_s;
+                + node.coarse_rad_per_s
+                + node.extra_rad_per_s;
             self.tx[i] = node.proto.tx_layers().to_vec();
         }
     }
@@ -503,63 +979,24 @@ impl Engine {
             .into_par_iter()
             .map(|i| self.hear(i))
             .collect();
-        let m_res = self.params.res_per_set as f64;
-        let coarse_std = self.params.coarse_cfo_std_hz;
-        let proto = self.params.protocol;
-        let theta = &self.theta;
-        let freq = &self.freq;
-        let controller = self.params.controller;
-        let period_s = self.period_s;
+        let ctx = Ctx {
+            params: &self.params,
+            topology: &self.topology,
+            links: &self.links,
+            link_factor: &self.link_factor,
+            theta: &self.theta,
+            freq: &self.freq,
+            tx: &self.tx,
+            period: self.period,
+            period_s: self.period_s,
+        };
+        let re = self.re.as_ref();
         let events: Vec<Event> = self
             .nodes
             .par_iter_mut()
             .zip(heard.into_par_iter())
             .enumerate()
-            .map(|(i, (node, h))| {
-                let Some(h) = h else {
-                    return Event::None;
-                };
-                let before = node.proto.tracks();
-                let ev = node.proto.step(&h.obs, &proto);
-                let lock = matches!(ev, Event::Joined(_) | Event::Moved(..) | Event::Locked);
-                let tracks = node.proto.tracks();
-                let (composite, composite_freq) =
-                    tracks.map_or((C64::default(), 0.0), |l| h.composite(l));
-                match tracks {
-                    Some(l) if !lock && before == Some(l) && composite.norm() > 0.0 => {
-                        let sinr = h.obs.sinr(l).max(1e-12);
-                        let sigma = (1.0 / (2.0 * m_res * sinr)).sqrt();
-                        let v: f64 = node.rng.sample(StandardNormal);
-                        let e =
-                            wrap_phase(composite.arg() - theta[i] - node.baseline_rad) + sigma * v;
-                        let u = node.ctrl.update(Some(e));
-                        node.stats.count(u.used);
-                        node.engaged = true;
-                    }
-                    Some(_) if lock => {
-                        // the old controller's correction moves into the coarse stage (the
-                        // phase stays continuous), then the coarse acquisition matches the
-                        // tracked composite's frequency
-                        node.coarse_rad += node.ctrl.correction_at(period_s);
-                        node.coarse_rad_per_s += node.ctrl.holdover_frequency_rad_per_s();
-                        let err: f64 = node.rng.sample(StandardNormal);
-                        node.coarse_rad_per_s += composite_freq
-                            - (freq[i] - node.ctrl.frequency_rad_per_s()
-                                + node.ctrl.holdover_frequency_rad_per_s())
-                            + TAU * coarse_std * err;
-                        node.ctrl = controller
-                            .build()
-                            .expect("controller parameters validated at construction");
-                        node.ctrl.update(None);
-                        node.baseline_rad = wrap_phase(composite.arg() - theta[i]);
-                        node.engaged = false;
-                    }
-                    _ => {
-                        node.ctrl.update(None);
-                    }
-                }
-                ev
-            })
+            .map(|(i, (node, h))| node_step(&ctx, re, i, node, h))
             .collect();
         self.events = events
             .into_iter()
@@ -570,6 +1007,7 @@ impl Engine {
         // the coarse stage's phase ramps with its frequency
         for node in &mut self.nodes {
             node.coarse_rad += node.coarse_rad_per_s * self.period_s;
+            node.extra_rad += node.extra_rad_per_s * self.period_s;
         }
         self.advance_links();
         self.period += 1;
@@ -599,6 +1037,179 @@ impl Engine {
             }
         }
     }
+}
+
+/// One node's period: protocol step on the power sums, coarse accumulation, then the
+/// measurement (control-level draw or RE-level estimator) and the controller update, or a lock.
+fn node_step(
+    ctx: &Ctx<'_>,
+    re: Option<&ReShared>,
+    i: usize,
+    node: &mut Node,
+    h: Option<Heard>,
+) -> Event {
+    node.measured = None;
+    let Some(h) = h else {
+        return Event::None;
+    };
+    let params = ctx.params;
+    let before = node.proto.tracks();
+    let ev = node.proto.step(&h.obs, &params.protocol);
+    let lock = matches!(ev, Event::Joined(_) | Event::Moved(..) | Event::Locked);
+    let tracks = node.proto.tracks();
+    let coarse_on = matches!(params.coarse_cfo, CoarseCfo::TwoSymbol { .. });
+    // 1. the fine measurement of a node that keeps tracking its layer
+    let fine = match tracks {
+        Some(l) if !lock && before == Some(l) => match (re, node.re.as_mut()) {
+            (Some(sh), Some(r)) => {
+                ctx.receive(
+                    sh,
+                    i,
+                    l,
+                    Block::Sync,
+                    &mut r.scratch,
+                    &mut r.rng,
+                    &mut r.y1,
+                    &mut r.code1,
+                );
+                let m = r.estimator.measure(&r.y1, &r.code1);
+                r.snr = m.snr.map(|s| s.snr_per_re);
+                r.estimator
+                    .update_reference(if m.signal == SignalState::Present {
+                        ReferenceUpdate::Refine
+                    } else {
+                        ReferenceUpdate::Hold
+                    });
+                let usable = m.kind == MeasurementKind::Tracking && m.signal != SignalState::Lost;
+                Some(usable.then_some(m.phase_rad))
+            }
+            _ if h.composite(l).0.norm() > 0.0 => {
+                let sinr = h.obs.sinr(l).max(1e-12);
+                let sigma = (1.0 / (2.0 * params.res_per_set as f64 * sinr)).sqrt();
+                let v: f64 = node.rng.sample(StandardNormal);
+                Some(Some(
+                    wrap_phase(h.composite(l).0.arg() - ctx.theta[i] - node.baseline_rad)
+                        + sigma * v,
+                ))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    // 2. coarse accumulation on the layer the node may lock to (the locked one at a lock)
+    let target = if lock {
+        tracks
+    } else {
+        pending_layer(&node.proto)
+    };
+    let mut have_sync_block = false;
+    match target {
+        Some(l) => {
+            if node.acq.layer != Some(l) {
+                node.acq = Acquisition {
+                    layer: Some(l),
+                    ..Acquisition::default()
+                };
+            }
+            node.acq.periods += 1;
+            node.acq.sinr_sum += h.obs.sinr(l);
+            if let (true, Some(sh), Some(r)) = (coarse_on, re, node.re.as_mut()) {
+                for (block, y, code) in [
+                    (Block::Sync, &mut r.y1, &mut r.code1),
+                    (Block::Acquisition, &mut r.y2, &mut r.code2),
+                ] {
+                    ctx.receive(sh, i, l, block, &mut r.scratch, &mut r.rng, y, code);
+                }
+                node.acq.coarse.add(&r.y1, &r.code1, &r.y2, &r.code2);
+                have_sync_block = true;
+            }
+        }
+        None => node.acq = Acquisition::default(),
+    }
+    // 3. controller update, or the lock
+    match tracks {
+        Some(_) if fine.is_some() => {
+            let e = fine.flatten();
+            let u = node.ctrl.update(e);
+            node.stats.count(u.used);
+            node.measured = e;
+            node.engaged |= e.is_some();
+        }
+        Some(l) if lock => {
+            // the old controller's correction moves into the coarse stage (the phase stays
+            // continuous), then the coarse acquisition matches the tracked composite's frequency
+            node.coarse_rad += node.ctrl.correction_at(ctx.period_s);
+            node.coarse_rad_per_s += node.ctrl.holdover_frequency_rad_per_s();
+            match (params.coarse_cfo, re) {
+                (CoarseCfo::Off, _) => node.coarse_hz = None,
+                (CoarseCfo::TwoSymbol { .. }, Some(sh)) => {
+                    let f_hat = node.acq.coarse.estimate_hz(sh.spacing_s).unwrap_or(0.0);
+                    node.coarse_rad_per_s += node.ctrl.frequency_rad_per_s()
+                        - node.ctrl.holdover_frequency_rad_per_s()
+                        + TAU * f_hat;
+                    node.coarse_hz = Some(f_hat);
+                }
+                (
+                    CoarseCfo::TwoSymbol {
+                        spacing_s,
+                        std_override_hz,
+                    },
+                    None,
+                ) => {
+                    let coarse_std = std_override_hz.unwrap_or_else(|| {
+                        let sinr = node.acq.sinr_sum / node.acq.periods.max(1) as f64;
+                        coarse_cfo_var_hz2(
+                            params.res_per_set,
+                            sinr.max(1e-12),
+                            node.acq.periods.max(1),
+                            spacing_s,
+                        )
+                        .sqrt()
+                    });
+                    let err: f64 = node.rng.sample(StandardNormal);
+                    let composite_freq = h.composite(l).1;
+                    let rel = composite_freq - ctx.freq[i] + TAU * coarse_std * err;
+                    node.coarse_rad_per_s += composite_freq
+                        - (ctx.freq[i] - node.ctrl.frequency_rad_per_s()
+                            + node.ctrl.holdover_frequency_rad_per_s())
+                        + TAU * coarse_std * err;
+                    node.coarse_hz = Some(rel / TAU);
+                }
+            }
+            node.ctrl = params
+                .controller
+                .build()
+                .expect("controller parameters validated at construction");
+            node.ctrl.update(None);
+            match (re, node.re.as_mut()) {
+                (Some(sh), Some(r)) => {
+                    if !have_sync_block {
+                        ctx.receive(
+                            sh,
+                            i,
+                            l,
+                            Block::Sync,
+                            &mut r.scratch,
+                            &mut r.rng,
+                            &mut r.y1,
+                            &mut r.code1,
+                        );
+                    }
+                    // the estimator's reference is this period's composite (the RE baseline)
+                    r.estimator.reset();
+                    r.estimator.measure(&r.y1, &r.code1);
+                    r.snr = None;
+                }
+                _ => node.baseline_rad = wrap_phase(h.composite(l).0.arg() - ctx.theta[i]),
+            }
+            node.acq = Acquisition::default();
+            node.engaged = false;
+        }
+        _ => {
+            node.ctrl.update(None);
+        }
+    }
+    ev
 }
 
 /// Checks the sync graph of `engine`: every listens-to edge goes from a transmitter of layer
@@ -788,5 +1399,45 @@ mod tests {
             check_tree(&e).unwrap();
         }
         assert_eq!(e.layers(), vec![Some(0), None, Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn control_level_is_bit_identical_to_the_fixed_coarse_residual_engine() {
+        // Hash of every phase and frequency over 600 periods (a kill at 300) recorded with the
+        // engine before the fidelity switch, whose coarse stage had a fixed 1 Hz residual: the
+        // control level with that override must reproduce it bit for bit. (Re-recorded once, when
+        // a node locking onto a layer started acquiring on that layer's composite rather than on
+        // the one it tracked before — a fix that changes every lock.)
+        let n = 5;
+        let mut topo = chain(n, 10.0);
+        topo.audible[3].push(Audible {
+            from: 0,
+            snr: db_to_lin(6.0),
+        });
+        let params = EngineParams {
+            coarse_cfo: CoarseCfo::TwoSymbol {
+                spacing_s: LTE_ACQUISITION_SPACING_S,
+                std_override_hz: Some(1.0),
+            },
+            ..EngineParams::chorus(10.0).unwrap()
+        };
+        let mut e = Engine::new(params, topo, roles(n), &SeedTree::new(11)).unwrap();
+        let mut h: u64 = 0;
+        for k in 0..600 {
+            if k == 300 {
+                e.kill(1);
+            }
+            e.step();
+            for (i, th) in e.phases().iter().enumerate() {
+                h = h
+                    .wrapping_mul(0x100000001b3)
+                    .wrapping_add(th.to_bits() ^ (i as u64));
+            }
+            for f in e.frequencies_hz() {
+                h = h.wrapping_mul(0x100000001b3).wrapping_add(f.to_bits());
+            }
+        }
+        assert_eq!(e.layers(), [Some(0), None, Some(2), Some(1), Some(2)]);
+        assert_eq!(h, 0xf675_694d_25dc_1c1c);
     }
 }
