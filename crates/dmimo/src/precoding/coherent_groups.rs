@@ -130,7 +130,11 @@ pub fn phase_rotated(h: MatRef<'_, C64>, eps: &[f64]) -> CMat {
 ///
 /// # Panics
 /// On index out of range.
-pub fn sinrs(h_actual: MatRef<'_, C64>, precoders: &[GroupPrecoder], noise_var: f64) -> Vec<(usize, f64)> {
+pub fn sinrs(
+    h_actual: MatRef<'_, C64>,
+    precoders: &[GroupPrecoder],
+    noise_var: f64,
+) -> Vec<(usize, f64)> {
     // received power of every stream at user u
     let stream_powers = |u: usize, out: &mut Vec<f64>| {
         out.clear();
@@ -179,7 +183,10 @@ pub fn tile_groups(
     tile_m: f64,
 ) -> Vec<Group> {
     assert_eq!(points.len(), set.len(), "tile_groups: one set per node");
-    assert!(tile_m > 0.0 && tile_m.is_finite(), "tile_groups: tile side must be > 0");
+    assert!(
+        tile_m > 0.0 && tile_m.is_finite(),
+        "tile_groups: tile side must be > 0"
+    );
     let origin = window.min();
     let mut keys: Vec<(u64, usize)> = points
         .iter()
@@ -271,7 +278,16 @@ mod tests {
         let s = sinrs(h.as_ref(), &[g], 0.5);
         assert!((s[0].1 - h[(3, 1)].norm_sqr() / 0.5).abs() < 1e-12);
         // no users: silent
-        let idle = precode(h.as_ref(), &Group { nodes: vec![0, 1], users: vec![] }, PowerRule::PerNodeScaled, 1.0).unwrap();
+        let idle = precode(
+            h.as_ref(),
+            &Group {
+                nodes: vec![0, 1],
+                users: vec![],
+            },
+            PowerRule::PerNodeScaled,
+            1.0,
+        )
+        .unwrap();
         assert_eq!((idle.power, idle.v.ncols()), (0.0, 0));
     }
 
@@ -279,8 +295,14 @@ mod tests {
     #[test]
     fn other_groups_interfere_and_common_phase_is_harmless() {
         let h = complex_gaussian(6, 4, &mut SeedTree::new(3).rng());
-        let ga = Group { nodes: vec![0, 1, 2], users: vec![0, 1] };
-        let gb = Group { nodes: vec![3, 4, 5], users: vec![2, 3] };
+        let ga = Group {
+            nodes: vec![0, 1, 2],
+            users: vec![0, 1],
+        };
+        let gb = Group {
+            nodes: vec![3, 4, 5],
+            users: vec![2, 3],
+        };
         let pre: Vec<_> = [&ga, &gb]
             .iter()
             .map(|g| precode(h.as_ref(), g, PowerRule::PerNodeScaled, 1.0).unwrap())
@@ -289,10 +311,19 @@ mod tests {
         // user 0: own stream over noise + both of group b's streams
         let a = &pre[0];
         let sig = a.power
-            * (0..3).map(|i| h[(ga.nodes[i], 0)].conj() * a.v[(i, 0)]).sum::<C64>().norm_sqr();
+            * (0..3)
+                .map(|i| h[(ga.nodes[i], 0)].conj() * a.v[(i, 0)])
+                .sum::<C64>()
+                .norm_sqr();
         let b = &pre[1];
         let intf: f64 = (0..2)
-            .map(|k| b.power * (0..3).map(|i| h[(gb.nodes[i], 0)].conj() * b.v[(i, k)]).sum::<C64>().norm_sqr())
+            .map(|k| {
+                b.power
+                    * (0..3)
+                        .map(|i| h[(gb.nodes[i], 0)].conj() * b.v[(i, k)])
+                        .sum::<C64>()
+                        .norm_sqr()
+            })
             .sum();
         assert!((s[0].1 - sig / (1.0 + intf)).abs() < 1e-9 * s[0].1);
         // rotating group a by a common phase and group b by another leaves every SINR
@@ -319,7 +350,9 @@ mod tests {
             for _ in 0..trials {
                 let h = complex_gaussian(m, k, &mut rng);
                 let pre = precode(h.as_ref(), &g, PowerRule::PerNodeScaled, 1.0).unwrap();
-                let eps: Vec<f64> = (0..m).map(|_| sigma * rng.sample::<f64, _>(StandardNormal)).collect();
+                let eps: Vec<f64> = (0..m)
+                    .map(|_| sigma * rng.sample::<f64, _>(StandardNormal))
+                    .collect();
                 let ht = phase_rotated(h.as_ref(), &eps);
                 // leakage of stream 1 at user 0, relative to the individual contributions
                 let c: Vec<C64> = (0..m).map(|i| h[(i, 0)].conj() * pre.v[(i, 1)]).collect();
@@ -328,16 +361,33 @@ mod tests {
                 leak_pred += sigma * sigma * c.iter().map(|x| x.norm_sqr()).sum::<f64>();
                 // the interference term of user 0's SINR (no noise), against σ²·Σ_j p Σ_n|c_nj|²
                 let s = sinrs(ht.as_ref(), std::slice::from_ref(&pre), 1e-30)[0].1;
-                let signal = pre.power * (0..m).map(|i| ht[(i, 0)].conj() * pre.v[(i, 0)]).sum::<C64>().norm_sqr();
+                let signal = pre.power
+                    * (0..m)
+                        .map(|i| ht[(i, 0)].conj() * pre.v[(i, 0)])
+                        .sum::<C64>()
+                        .norm_sqr();
                 sinr_meas += signal / s;
                 sinr_pred += (1..k)
-                    .map(|j| pre.power * sigma * sigma * (0..m).map(|i| (h[(i, 0)].conj() * pre.v[(i, j)]).norm_sqr()).sum::<f64>())
+                    .map(|j| {
+                        pre.power
+                            * sigma
+                            * sigma
+                            * (0..m)
+                                .map(|i| (h[(i, 0)].conj() * pre.v[(i, j)]).norm_sqr())
+                                .sum::<f64>()
+                    })
                     .sum::<f64>();
             }
             let d_leak = lin_to_db(leak / leak_pred);
             let d_int = lin_to_db(sinr_meas / sinr_pred);
-            assert!(d_leak.abs() < 1.0, "σ = {sigma_deg}°: leakage off by {d_leak} dB");
-            assert!(d_int.abs() < 1.0, "σ = {sigma_deg}°: interference off by {d_int} dB");
+            assert!(
+                d_leak.abs() < 1.0,
+                "σ = {sigma_deg}°: leakage off by {d_leak} dB"
+            );
+            assert!(
+                d_int.abs() < 1.0,
+                "σ = {sigma_deg}°: interference off by {d_int} dB"
+            );
             // the absolute rule: ≈ −21 dB at 5° (relative to the individual contributions)
             if sigma_deg == 5.0 {
                 assert!((lin_to_db(sigma * sigma) + 21.2).abs() < 0.1);
@@ -361,7 +411,10 @@ mod tests {
         let set = [Some(0), Some(0), Some(0), Some(0), Some(1), None, None];
         let g = tile_groups(&pts, &w, &set, 200.0);
         let nodes: Vec<Vec<usize>> = g.iter().map(|g| g.nodes.clone()).collect();
-        assert_eq!(nodes, vec![vec![0, 1], vec![2], vec![3], vec![4], vec![5], vec![6]]);
+        assert_eq!(
+            nodes,
+            vec![vec![0, 1], vec![2], vec![3], vec![4], vec![5], vec![6]]
+        );
         // one set, one huge tile: everyone synchronized is one group
         let g = tile_groups(&pts, &w, &[Some(3); 7], 1e4);
         assert_eq!(g.len(), 1);

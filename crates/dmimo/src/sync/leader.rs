@@ -71,8 +71,11 @@ impl Clusters {
             .iter()
             .enumerate()
             .map(|(n, list)| {
-                (n == leader || list.iter().any(|a| a.from as usize == leader && a.snr >= min))
-                    .then_some(leader as u32)
+                (n == leader
+                    || list
+                        .iter()
+                        .any(|a| a.from as usize == leader && a.snr >= min))
+                .then_some(leader as u32)
             })
             .collect();
         Clusters {
@@ -101,10 +104,7 @@ impl Clusters {
         while left > 0 {
             let gain = |m: usize| {
                 usize::from(!covered[m])
-                    + hearers[m]
-                        .iter()
-                        .filter(|&&r| !covered[r as usize])
-                        .count()
+                    + hearers[m].iter().filter(|&&r| !covered[r as usize]).count()
             };
             // the first maximum: ties to the lower index
             let mut best = (0, 0);
@@ -279,11 +279,27 @@ mod tests {
         assert_eq!(c.leaders, vec![1, 4, 5]);
         assert_eq!(
             c.leader_of,
-            vec![Some(1), Some(1), Some(1), Some(4), Some(4), Some(5), Some(5)]
+            vec![
+                Some(1),
+                Some(1),
+                Some(1),
+                Some(4),
+                Some(4),
+                Some(5),
+                Some(5)
+            ]
         );
         assert_eq!(
             c.cluster_index(),
-            vec![Some(0), Some(0), Some(0), Some(1), Some(1), Some(2), Some(2)]
+            vec![
+                Some(0),
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2)
+            ]
         );
         assert_eq!(c.coverage(), 1.0);
         // raising θ above every link leaves every node its own leader

@@ -53,6 +53,11 @@
 //!    mean over drops with a 95% CI, and the **paired ratio** Chorus / baseline per drop, mean
 //!    with a 95% CI (normal approximation over drops). A fourth reference, "no sync" (every node
 //!    alone), shows the single-cell floor.
+//! 6. **Diagnostics** (added after the first run, no targets, the model unchanged): Chorus with
+//!    its phase errors zeroed (the cost of the residual sync error), and every scheme with other
+//!    coherence-region sizes G (`sensitivity_group_nodes`) on the same drops — the ratio over a
+//!    single leader is capped by the gain of joint transmission in a region of G nodes over
+//!    single-cell transmission (Chorus / no sync), which grows with G.
 //!
 //! The 2.7× is compared with the ratio over the **single leader** at the **largest** network
 //! (decided a priori: the abstract's "traditional leader-based systems" need "a single leader
@@ -95,7 +100,9 @@ pub struct Config {
     pub threshold_db: f64,
     /// Strongest transmitters per node kept for the layered-tree engine.
     pub engine_max_audible: usize,
-    /// Sync time simulated before the phases are read (s).
+    /// Sync time simulated before the phases are read (s). The tree is built after
+    /// ≈ (depth + 1)·4 periods (0.1–0.2 s); at 800 nodes the 20 ms coherence errors were
+    /// stationary from ≈ 1–2 s on (a probe run before the model was fixed): 2 s.
     pub warmup_s: f64,
     /// CSI interval Δ: the precoder is used this long after the CSI was measured (s).
     pub csi_interval_s: f64,
@@ -113,6 +120,8 @@ pub struct Config {
     pub ue_height_m: f64,
     /// How a group's ZF stream power respects the per-node limit.
     pub power_rule: PowerRule,
+    /// Diagnostic only (no target): other coherence-region sizes G evaluated on the same drops.
+    pub sensitivity_group_nodes: Vec<f64>,
 }
 
 impl ExperimentConfig for Config {
@@ -132,6 +141,7 @@ impl ExperimentConfig for Config {
             ue_noise_figure_db: 9.0,
             ue_height_m: 1.5,
             power_rule: PowerRule::PerNodeScaled,
+            sensitivity_group_nodes: vec![4.0, 16.0, 32.0, 64.0],
         }
     }
 
@@ -139,6 +149,7 @@ impl ExperimentConfig for Config {
         Config {
             sizes: vec![50, 200, 800],
             drops: 2,
+            sensitivity_group_nodes: vec![32.0],
             ..Self::full()
         }
     }
@@ -148,7 +159,13 @@ impl ExperimentConfig for Config {
         let sizes: Vec<f64> = self.sizes.iter().map(|&n| n as f64).collect();
         c.each("sizes", &sizes, 2, 2.0, 20_000.0, "nodes")?;
         c.increasing("sizes", &sizes)?;
-        c.range("density_per_km2", self.density_per_km2, 1.0, 10_000.0, "per km²")?;
+        c.range(
+            "density_per_km2",
+            self.density_per_km2,
+            1.0,
+            10_000.0,
+            "per km²",
+        )?;
         c.count("drops", self.drops, 2, 100_000)?;
         c.range("threshold_db", self.threshold_db, -30.0, 60.0, "dB")?;
         c.count("engine_max_audible", self.engine_max_audible, 1, 10_000)?;
@@ -156,9 +173,23 @@ impl ExperimentConfig for Config {
         c.range("csi_interval_s", self.csi_interval_s, 0.005, 10.0, "s")?;
         c.range("users_per_node", self.users_per_node, 0.1, 100.0, "")?;
         c.range("group_nodes", self.group_nodes, 1.0, 1000.0, "nodes")?;
+        c.each(
+            "sensitivity_group_nodes",
+            &self.sensitivity_group_nodes,
+            0,
+            1.0,
+            1000.0,
+            "nodes",
+        )?;
         c.range("tx_power_dbm", self.tx_power_dbm, -30.0, 60.0, "dBm")?;
         c.range("bandwidth_hz", self.bandwidth_hz, 1e3, 1e9, "Hz")?;
-        c.range("ue_noise_figure_db", self.ue_noise_figure_db, 0.0, 30.0, "dB")?;
+        c.range(
+            "ue_noise_figure_db",
+            self.ue_noise_figure_db,
+            0.0,
+            30.0,
+            "dB",
+        )?;
         c.range("ue_height_m", self.ue_height_m, 1.5, 22.5, "m")?;
         let period = 5e-3;
         if self.csi_interval_s < period - 1e-12 {
@@ -179,7 +210,14 @@ impl ExperimentConfig for Config {
         ctx.progress.begin("drops", jobs.len() as u64);
         let results = par_indexed(jobs.len(), ctx.progress, |j| {
             let (n, d) = jobs[j];
-            self.drop(&ctx.seeds.child("size").index(n as u64).child("drop").index(d as u64), n)
+            self.drop(
+                &ctx.seeds
+                    .child("size")
+                    .index(n as u64)
+                    .child("drop")
+                    .index(d as u64),
+                n,
+            )
         });
         let drops: Vec<DropResult> = results.into_iter().collect::<Result<_, _>>()?;
         Ok(self.report(&drops))
@@ -211,6 +249,10 @@ struct DropResult {
     served: f64,
     /// Hop depth of the farthest node reachable by single links ≥ θ from the root (BFS).
     hop_diameter: f64,
+    /// Diagnostic: Chorus's throughput per node with its phase errors set to zero.
+    chorus_ideal_sync: f64,
+    /// Diagnostic: throughput per node of every scheme per `sensitivity_group_nodes` entry.
+    by_group: Vec<[f64; 4]>,
 }
 
 /// A scheme's coherent sets: per node Some(set) when synchronized, and its phase error (rad).
@@ -225,9 +267,8 @@ impl Config {
     }
 
     fn engine_params(&self) -> Result<EngineParams, RunError> {
-        let mut p = EngineParams::chorus(self.threshold_db).map_err(|e| {
-            RunError::Config(FieldError::new("config.threshold_db", e.to_string()))
-        })?;
+        let mut p = EngineParams::chorus(self.threshold_db)
+            .map_err(|e| RunError::Config(FieldError::new("config.threshold_db", e.to_string())))?;
         p.protocol.threshold_db = self.threshold_db;
         Ok(p)
     }
@@ -314,8 +355,11 @@ impl Config {
         // leaders: the same engine, oscillators and links, one star per cluster
         let mut star_mismatch = 0usize;
         let mut leader_scheme = |clusters: &Clusters| -> Result<Coherence, RunError> {
-            let reference: Vec<Option<usize>> =
-                clusters.leader_of.iter().map(|l| l.map(|l| l as usize)).collect();
+            let reference: Vec<Option<usize>> = clusters
+                .leader_of
+                .iter()
+                .map(|l| l.map(|l| l as usize))
+                .collect();
             let (layers, eps) = self.sync(
                 clusters.star_topology(full),
                 clusters.roles(),
@@ -344,31 +388,15 @@ impl Config {
 
         // users, association, scheduling, channels
         let (served, h) = self.users_and_channels(seeds, &net)?;
-        let tile_m = (self.group_nodes / self.density_per_km2).sqrt() * 1e3;
         let schemes = [&chorus, &single, &clusters, &no_sync];
         let mut throughput = [0.0; 4];
         let mut coverage = [0.0; 4];
         let mut phase_rms_deg = [f64::NAN; 4];
         let mut mean_group_nodes = [0.0; 4];
         for (s, c) in schemes.iter().enumerate() {
-            let mut groups = tile_groups(&net.points, &net.window, &c.set, tile_m);
-            for g in &mut groups {
-                g.users = g.nodes.iter().filter_map(|&i| served[i]).collect();
-            }
-            let active: Vec<&Group> = groups.iter().filter(|g| !g.users.is_empty()).collect();
-            let precoders = active
-                .iter()
-                .map(|g| precode(h.as_ref(), g, self.power_rule, 1.0))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| RunError::Numerical(e.to_string()))?;
-            let actual = phase_rotated(h.as_ref(), &c.eps);
-            throughput[s] = sinrs(actual.as_ref(), &precoders, 1.0)
-                .iter()
-                .map(|&(_, x)| shannon_bps_per_hz(x))
-                .sum::<f64>()
-                / n as f64;
-            let synced = c.set.iter().filter(|x| x.is_some()).count();
-            coverage[s] = synced as f64 / n as f64;
+            let (t, groups) = self.throughput(&net, &served, &h, c, self.group_nodes)?;
+            throughput[s] = t;
+            coverage[s] = c.set.iter().filter(|x| x.is_some()).count() as f64 / n as f64;
             let errs: Vec<f64> = (0..n)
                 .filter(|&i| c.set[i].is_some() && c.eps[i] != 0.0)
                 .map(|i| c.eps[i])
@@ -378,9 +406,9 @@ impl Config {
                     (errs.iter().map(|e| e * e).sum::<f64>() / errs.len() as f64).sqrt(),
                 );
             }
-            let coherent: Vec<usize> = active
+            let coherent: Vec<usize> = groups
                 .iter()
-                .filter(|g| c.set[g.nodes[0]].is_some())
+                .filter(|g| !g.users.is_empty() && c.set[g.nodes[0]].is_some())
                 .map(|g| g.nodes.len())
                 .collect();
             mean_group_nodes[s] = if coherent.is_empty() {
@@ -388,6 +416,23 @@ impl Config {
             } else {
                 coherent.iter().sum::<usize>() as f64 / coherent.len() as f64
             };
+        }
+        // diagnostics, not the model: Chorus's sets without phase errors, and every scheme with
+        // other coherence-region sizes
+        let ideal = Coherence {
+            set: chorus.set.clone(),
+            eps: vec![0.0; n],
+        };
+        let chorus_ideal_sync = self
+            .throughput(&net, &served, &h, &ideal, self.group_nodes)?
+            .0;
+        let mut by_group = Vec::with_capacity(self.sensitivity_group_nodes.len());
+        for &g in &self.sensitivity_group_nodes {
+            let mut t = [0.0; 4];
+            for (s, c) in schemes.iter().enumerate() {
+                t[s] = self.throughput(&net, &served, &h, c, g)?.0;
+            }
+            by_group.push(t);
         }
         Ok(DropResult {
             nodes: n,
@@ -400,7 +445,39 @@ impl Config {
             star_mismatch: star_mismatch as f64,
             served: served.iter().filter(|s| s.is_some()).count() as f64,
             hop_diameter,
+            chorus_ideal_sync,
+            by_group,
         })
+    }
+
+    /// Throughput per node of a scheme's coherent sets with coherence regions of `group_nodes`
+    /// nodes, and its groups (users attached).
+    fn throughput(
+        &self,
+        net: &Network,
+        served: &[Option<usize>],
+        h: &crate::linalg::CMat,
+        c: &Coherence,
+        group_nodes: f64,
+    ) -> Result<(f64, Vec<Group>), RunError> {
+        let tile_m = (group_nodes / self.density_per_km2).sqrt() * 1e3;
+        let mut groups = tile_groups(&net.points, &net.window, &c.set, tile_m);
+        for g in &mut groups {
+            g.users = g.nodes.iter().filter_map(|&i| served[i]).collect();
+        }
+        let precoders = groups
+            .iter()
+            .filter(|g| !g.users.is_empty())
+            .map(|g| precode(h.as_ref(), g, self.power_rule, 1.0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RunError::Numerical(e.to_string()))?;
+        let actual = phase_rotated(h.as_ref(), &c.eps);
+        let t = sinrs(actual.as_ref(), &precoders, 1.0)
+            .iter()
+            .map(|&(_, x)| shannon_bps_per_hz(x))
+            .sum::<f64>()
+            / net.points.len() as f64;
+        Ok((t, groups))
     }
 
     /// Users (Poisson), association (strongest large-scale gain), scheduling (one user per
@@ -481,7 +558,8 @@ impl Config {
         let mut ratio_means: Vec<[MeanCi; 2]> = Vec::new();
         for &n in &self.sizes {
             let ds: Vec<&DropResult> = drops.iter().filter(|d| d.nodes == n).collect();
-            let col = |f: &dyn Fn(&DropResult) -> f64| -> Vec<f64> { ds.iter().map(|d| f(d)).collect() };
+            let col =
+                |f: &dyn Fn(&DropResult) -> f64| -> Vec<f64> { ds.iter().map(|d| f(d)).collect() };
             let mut row = vec![n as f64, (n as f64 / self.density_per_km2).sqrt() * 1e3];
             for s in 0..4 {
                 let t = mean_ci95(&col(&|d| d.throughput[s]));
@@ -494,29 +572,36 @@ impl Config {
             }
             let ratio = |b: usize| mean_ci95(&col(&|d| d.throughput[0] / d.throughput[b]));
             let r = [ratio(1), ratio(2), ratio(3)];
-            for (k, name) in ["single_leader", "leader_clusters", "no_sync"].iter().enumerate() {
+            for (k, name) in ["single_leader", "leader_clusters", "no_sync"]
+                .iter()
+                .enumerate()
+            {
                 row.extend([r[k].mean, r[k].half_width_95]);
                 ratio_lines[k].push((n as f64, r[k].mean));
-                out.metrics.insert(format!("ratio_vs_{name}_n{n}"), r[k].mean);
+                out.metrics
+                    .insert(format!("ratio_vs_{name}_n{n}"), r[k].mean);
                 out.metrics
                     .insert(format!("ratio_vs_{name}_ci95_n{n}"), r[k].half_width_95);
             }
             ratio_means.push([r[0], r[1]]);
-            for s in 0..3 {
+            for (s, name) in SCHEMES.iter().enumerate().take(3) {
                 let c = mean_ci95(&col(&|d| d.coverage[s])).mean;
                 row.push(c);
-                out.metrics
-                    .insert(format!("sync_coverage_{}_n{n}", SCHEMES[s]), c);
+                out.metrics.insert(format!("sync_coverage_{name}_n{n}"), c);
             }
-            for s in 0..3 {
+            for (s, name) in SCHEMES.iter().enumerate().take(3) {
                 let v: Vec<f64> = col(&|d| d.phase_rms_deg[s])
                     .into_iter()
                     .filter(|x| x.is_finite())
                     .collect();
-                let m = if v.is_empty() { f64::NAN } else { mean_ci95(&v).mean };
+                let m = if v.is_empty() {
+                    f64::NAN
+                } else {
+                    mean_ci95(&v).mean
+                };
                 row.push(m);
                 out.metrics
-                    .insert(format!("phase_error_rms_deg_{}_n{n}", SCHEMES[s]), m);
+                    .insert(format!("phase_error_rms_deg_{name}_n{n}"), m);
             }
             for s in 0..3 {
                 row.push(mean_ci95(&col(&|d| d.mean_group_nodes[s])).mean);
@@ -525,24 +610,47 @@ impl Config {
             let layers = mean_ci95(&col(&|d| d.max_layer)).mean;
             let hops = mean_ci95(&col(&|d| d.hop_diameter)).mean;
             let served = mean_ci95(&col(&|d| d.served / d.nodes as f64)).mean;
+            let covered = mean_ci95(&col(&|d| d.coverage[1] * d.nodes as f64));
+            let ideal = mean_ci95(&col(&|d| d.chorus_ideal_sync)).mean;
+            let cost = mean_ci95(&col(&|d| d.chorus_ideal_sync / d.throughput[0])).mean;
+            row.extend([covered.mean, covered.half_width_95, ideal, cost]);
+            out.metrics
+                .insert(format!("single_leader_covered_nodes_n{n}"), covered.mean);
+            out.metrics.insert(
+                format!("throughput_bps_per_hz_per_node_chorus_ideal_sync_n{n}"),
+                ideal,
+            );
+            out.metrics
+                .insert(format!("phase_error_cost_chorus_n{n}"), cost);
             let mismatch = col(&|d| d.star_mismatch).iter().sum::<f64>();
             row.extend([leaders, layers, hops, served, mismatch]);
             out.metrics.insert(format!("leaders_n{n}"), leaders);
             out.metrics.insert(format!("max_layer_chorus_n{n}"), layers);
-            out.metrics.insert(format!("hop_depth_from_root_n{n}"), hops);
-            out.metrics.insert(format!("star_join_mismatch_n{n}"), mismatch);
+            out.metrics
+                .insert(format!("hop_depth_from_root_n{n}"), hops);
+            out.metrics
+                .insert(format!("star_join_mismatch_n{n}"), mismatch);
             summary.push(row);
         }
         let last = ratio_means.len() - 1;
-        out.metrics
-            .insert("ratio_vs_single_leader_largest".into(), ratio_means[last][0].mean);
+        out.metrics.insert(
+            "ratio_vs_single_leader_largest".into(),
+            ratio_means[last][0].mean,
+        );
         out.metrics.insert(
             "ratio_vs_single_leader_largest_ci95".into(),
             ratio_means[last][0].half_width_95,
         );
-        out.metrics
-            .insert("ratio_vs_leader_clusters_largest".into(), ratio_means[last][1].mean);
-        let min_of = |k: usize| ratio_means.iter().map(|r| r[k].mean).fold(f64::INFINITY, f64::min);
+        out.metrics.insert(
+            "ratio_vs_leader_clusters_largest".into(),
+            ratio_means[last][1].mean,
+        );
+        let min_of = |k: usize| {
+            ratio_means
+                .iter()
+                .map(|r| r[k].mean)
+                .fold(f64::INFINITY, f64::min)
+        };
         out.metrics
             .insert("min_ratio_vs_single_leader".into(), min_of(0));
         out.metrics
@@ -573,6 +681,10 @@ impl Config {
         }
         columns.extend(
             [
+                "single_leader_covered_nodes",
+                "single_leader_covered_nodes_ci95",
+                "throughput_chorus_ideal_sync_bps_per_hz_per_node",
+                "chorus_ideal_over_actual",
                 "leaders",
                 "max_layer_chorus",
                 "hop_depth_from_root",
@@ -635,7 +747,12 @@ impl Config {
             "throughput per node (bit/s/Hz)",
         );
         for s in 0..4 {
-            fig = fig.line(labels[s], Origin::Measured, Style::LineMarkers, tp_lines[s].clone());
+            fig = fig.line(
+                labels[s],
+                Origin::Measured,
+                Style::LineMarkers,
+                tp_lines[s].clone(),
+            );
         }
         fig.x_scale = crate::report::Scale::Log10;
         out.figures.push(fig);
@@ -664,9 +781,92 @@ impl Config {
             Style::Markers,
             vec![(*xs.last().expect("sizes validated"), 2.7)],
         )
-        .line("1×", Origin::Theory, Style::Line, vec![(xs[0], 1.0), (*xs.last().unwrap(), 1.0)]);
+        .line(
+            "1×",
+            Origin::Theory,
+            Style::Line,
+            vec![(xs[0], 1.0), (*xs.last().unwrap(), 1.0)],
+        );
         rfig.x_scale = crate::report::Scale::Log10;
         out.figures.push(rfig);
+        self.report_sensitivity(drops, &mut out);
         out
+    }
+
+    /// The coherence-region sweep (diagnostic): per G and size, throughput per scheme and the
+    /// paired ratios; the primary G's rows come from the main evaluation.
+    fn report_sensitivity(&self, drops: &[DropResult], out: &mut Outcome) {
+        let mut gs: Vec<(f64, Option<usize>)> = vec![(self.group_nodes, None)];
+        gs.extend(
+            self.sensitivity_group_nodes
+                .iter()
+                .enumerate()
+                .map(|(k, &g)| (g, Some(k))),
+        );
+        gs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut rows = Vec::new();
+        let mut fig = Figure::new(
+            "ratio_vs_size_by_group",
+            &format!(
+                "Chorus / single leader by coherence-region size G (diagnostic; the model: G = {})",
+                self.group_nodes
+            ),
+            "network size (nodes)",
+            "throughput ratio",
+        );
+        for &(g, k) in &gs {
+            let tp = |d: &DropResult| match k {
+                None => d.throughput,
+                Some(k) => d.by_group[k],
+            };
+            let mut line = Vec::new();
+            for &n in &self.sizes {
+                let ds: Vec<&DropResult> = drops.iter().filter(|d| d.nodes == n).collect();
+                let mut row = vec![g, n as f64];
+                for s in 0..4 {
+                    row.push(mean_ci95(&ds.iter().map(|d| tp(d)[s]).collect::<Vec<_>>()).mean);
+                }
+                for b in [1, 2, 3] {
+                    let r = mean_ci95(&ds.iter().map(|d| tp(d)[0] / tp(d)[b]).collect::<Vec<_>>());
+                    row.extend([r.mean, r.half_width_95]);
+                    if b == 1 {
+                        line.push((n as f64, r.mean));
+                        if k.is_some() {
+                            out.metrics
+                                .insert(format!("ratio_vs_single_leader_g{g}_n{n}"), r.mean);
+                        }
+                    }
+                }
+                rows.push(row);
+            }
+            let label = if k.is_none() {
+                format!("G = {g} (the model)")
+            } else {
+                format!("G = {g}")
+            };
+            fig = fig.line(&label, Origin::Measured, Style::LineMarkers, line);
+        }
+        let largest = *self.sizes.last().expect("sizes validated") as f64;
+        fig = fig.line(
+            "Chorus abstract: 2.7× (conditions unknown)",
+            Origin::Paper,
+            Style::Markers,
+            vec![(largest, 2.7)],
+        );
+        fig.x_scale = crate::report::Scale::Log10;
+        out.figures.push(fig);
+        let mut columns: Vec<String> = vec!["group_nodes".into(), "nodes".into()];
+        for s in SCHEMES {
+            columns.push(format!("throughput_{s}_bps_per_hz_per_node"));
+        }
+        for s in ["single_leader", "leader_clusters", "no_sync"] {
+            columns.push(format!("ratio_chorus_vs_{s}"));
+            columns.push(format!("ratio_chorus_vs_{s}_ci95"));
+        }
+        out.tables.push(Table {
+            name: "sensitivity_group_size".into(),
+            columns,
+            rows,
+        });
     }
 }
