@@ -51,6 +51,10 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "chorus.phase-vs-snr: the robust controller meets 5° RMS coherence error down to ≈ −6 dB per RE, below the notes' guessed −5…+5 dB range (Chorus §11.2, which measured it, is not in the fragment)",
     ),
     (
+        "ratio_vs_single_leader_largest",
+        "chorus.throughput-vs-leader: 1.38 at quick size (1.40 ± 0.015 at full size) against the abstract's 2.7×: with coherence regions of ≈8 nodes the ratio over a single leader is capped by joint ZF's gain over single-cell transmission (≈1.42); it reaches 2.0 only with 64-node regions (diagnostic sweep) — the paper's conditions are unknown",
+    ),
+    (
         "crossover_users",
         "the thesis' K > 5 contradicts its own 160 Mbps and 20 Mbps/user (K = 9)",
     ),

@@ -7,8 +7,11 @@
 //! - [`linear`]: MR (conjugate), ZF with unit-norm columns, RZF;
 //! - [`thp`]: Tomlinson–Harashima precoding from the QR of H, with the modulo of side τ = √6;
 //! - [`power`]: water-filling and equal power;
-//! - [`eval`]: SINR of a linear precoder on a (possibly impaired) channel, null leakage.
+//! - [`eval`]: SINR of a linear precoder on a (possibly impaired) channel, null leakage;
+//! - [`coherent_groups`]: a network of single-antenna nodes transmitting in coherent groups (joint
+//!   ZF inside a group, interference between groups, per-node phase errors).
 
+pub mod coherent_groups;
 pub mod eval;
 pub mod linear;
 pub mod power;

@@ -16,12 +16,17 @@
 //! * [`layered_tree`]: leaderless synchronization of many small cells through a self-organizing
 //!   layered tree with per-layer frequency sets and per-node phase controllers — Chorus
 //!   (SIGCOMM 2018 §5–§7; notes/000).
+//! * [`leader`]: one-hop leader-based synchronization — a single leader whose reference the
+//!   nodes hearing it follow, or greedy leader clusters that are mutually incoherent — as in
+//!   MegaMIMO/JMB, AirSync and AirShare: the baselines of Chorus's throughput claim (notes/000
+//!   §2.2, §3 S2).
 //! * [`backhaul`]: the wired-backhaul and overhead accounting of AirSync and DistSync (thesis
 //!   §3.1, §3.7, §4.4; notes/003 §2.5, §3.7): CSI feedback and coefficient message sizes, the
 //!   centralized-vs-decentralized precoding backhaul rates, and the server turnaround budget.
 
 pub mod backhaul;
 pub mod layered_tree;
+pub mod leader;
 pub mod pairwise_beacons;
 pub mod pairwise_ls;
 pub mod reference_tone;

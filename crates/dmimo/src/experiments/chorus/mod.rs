@@ -9,6 +9,7 @@ pub mod layers;
 pub mod loop_instability;
 pub mod phase_vs_snr;
 pub mod scale;
+pub mod throughput;
 
 use super::{Entry, Level};
 
@@ -48,6 +49,13 @@ pub static ENTRIES: &[Entry] = &[
         "chorus.scale",
         "The layered tree on 100 to 30,000 small cells at fixed density: coverage, depth, coherence, tree invariant",
         "Chorus (SIGCOMM 2018) §4, abstract; notes/000 §3 S3",
+        Level::Abstract,
+        TARGETS,
+    ),
+    Entry::new::<throughput::Config>(
+        "chorus.throughput-vs-leader",
+        "Network sum throughput with Chorus's network-wide coherence vs a single leader and vs independent leader clusters, against network size",
+        "Chorus (SIGCOMM 2018) abstract (2.7×); notes/000 §2.4.D, §3 S1–S2, §4.3",
         Level::Abstract,
         TARGETS,
     ),
