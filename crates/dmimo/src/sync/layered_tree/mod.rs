@@ -7,8 +7,10 @@
 //!   root is layer 0 ([`protocol`]).
 //! * **What is estimated.** A node listens on set (i − 1) mod S to the composite of all layer
 //!   i − 1 nodes it hears (a fat tree: many parents) and measures its phase relative to its own
-//!   ([`signal`] at resource-element level, [`engine`] at control level with the RE-level
-//!   estimator's analytic noise).
+//!   ([`signal`]: the RE-level grid, channels and estimators; [`engine`]: the network, at control
+//!   level with the estimator's analytic noise or at RE level with those estimators). A joining
+//!   node first acquires its frequency from two symbols 285 µs apart (±1.75 kHz), beyond the
+//!   ±100 Hz that the 5 ms samples resolve.
 //! * **Where.** [`network`] draws small-cell deployments and their per-RE link SNRs (UMi path
 //!   loss, correlated shadowing).
 //! * **How it is corrected.** A per-node phase controller
