@@ -174,24 +174,40 @@ impl ExperimentConfig for Config {
         let mut threshold = [f64::NAN; 3];
         for (ci, name) in names.iter().enumerate() {
             let (mut track_pts, mut coh_pts, mut budget_pts) = (Vec::new(), Vec::new(), Vec::new());
+            // the coherence error for the threshold: infinite where any run locked to an alias
+            let mut usable_pts = Vec::new();
             for (si, &snr) in snrs.iter().enumerate() {
                 let (mut track, mut coh, mut rebase, mut lost) = (0.0, 0.0, 0u64, 0u64);
+                let (mut n_track, mut n_coh, mut unlocked) = (0usize, 0usize, 0usize);
                 for r in 0..self.runs {
                     for wandering in [false, true] {
                         let j = jobs
                             .iter()
                             .position(|&x| x == (ci, si, r, wandering))
                             .expect("job exists");
-                        let (t, c, st) = *results[j].as_ref().map_err(|e| e.clone_run())?;
+                        let Some((t, c, st)) = *results[j].as_ref().map_err(|e| e.clone_run())?
+                        else {
+                            unlocked += 1;
+                            continue;
+                        };
                         rebase += st.rebaselined;
                         lost += st.lock_lost;
                         if wandering {
-                            coh += c / self.runs as f64;
+                            coh += c;
+                            n_coh += 1;
                         } else {
-                            track += t / self.runs as f64;
+                            track += t;
+                            n_track += 1;
                         }
                     }
                 }
+                // means over the frequency-locked runs (NaN if none locked)
+                track /= n_track as f64;
+                coh /= n_coh as f64;
+                out.metrics.insert(
+                    key(&format!("{name}_alias_locked_runs_snr"), snr, "db"),
+                    unlocked as f64,
+                );
                 let params = design(ci, snr)?;
                 let g = params.build().map_err(num)?.closed_loop();
                 let r = 1.0 / (2.0 * self.res_per_set as f64 * db_to_lin(snr));
@@ -231,22 +247,33 @@ impl ExperimentConfig for Config {
                     coh_deg,
                     rad_to_deg(r.sqrt()),
                 ]);
-                track_pts.push((snr, track_deg));
-                coh_pts.push((snr, coh_deg));
+                usable_pts.push((snr, if unlocked > 0 { f64::INFINITY } else { coh_deg }));
+                if n_track > 0 {
+                    track_pts.push((snr, track_deg));
+                }
+                if n_coh > 0 {
+                    coh_pts.push((snr, coh_deg));
+                }
                 budget_pts.push((snr, budget_deg));
             }
-            // θ*: the lowest SNR from which the coherence error stays ≤ target (linear
-            // interpolation in dB between the bracketing points)
+            // θ*: the lowest SNR from which every run is frequency-locked and the coherence error
+            // stays ≤ target (linear interpolation in dB between bracketing finite points)
             let mut th = f64::NAN;
-            for w in coh_pts.windows(2).rev() {
+            for w in usable_pts.windows(2).rev() {
                 let ((s0, e0), (s1, e1)) = (w[0], w[1]);
-                if e1 <= self.target_deg && e0 > self.target_deg {
-                    th = s0 + (e0 - self.target_deg) / (e0 - e1) * (s1 - s0);
+                if e1 > self.target_deg {
                     break;
                 }
-            }
-            if coh_pts.iter().all(|p| p.1 <= self.target_deg) {
-                th = coh_pts[0].0;
+                th = if e0 <= self.target_deg {
+                    s0
+                } else if e0.is_finite() {
+                    s0 + (e0 - self.target_deg) / (e0 - e1) * (s1 - s0)
+                } else {
+                    s1
+                };
+                if e0 > self.target_deg {
+                    break;
+                }
             }
             threshold[ci] = th;
             out.metrics.insert(format!("{name}_threshold_snr_db"), th);
@@ -341,14 +368,15 @@ impl CloneRun for RunError {
 
 impl Config {
     /// One run of a root and a child at `snr_db`: (tracking-error variance, coherence-error mean
-    /// square) in rad²; an error if the child's mean frequency is not within 1 Hz of the root's
-    /// (a lock on a 200 Hz alias looks coherent at the 5 ms instants and nowhere else).
+    /// square) in rad²; None if the child's mean frequency is not within 1 Hz of the root's (at
+    /// low SNR the coarse stage's residual exceeds the fine stage's ±100 Hz and the loop locks
+    /// to a 200 Hz alias, which looks coherent at the 5 ms instants and nowhere else).
     fn one_hop(
         &self,
         params: EngineParams,
         snr_db: f64,
         seeds: &SeedTree,
-    ) -> Result<(f64, f64, ControllerStats), RunError> {
+    ) -> Result<Option<(f64, f64, ControllerStats)>, RunError> {
         let s = db_to_lin(snr_db);
         let topology = Topology {
             audible: vec![
@@ -385,11 +413,7 @@ impl Config {
         }
         let n = psi.len() as f64;
         if (df_sum / n).abs() > 1.0 {
-            return Err(RunError::Numerical(format!(
-                "the child runs {:.1} Hz off the root on average at {snr_db} dB (not \
-                 frequency-locked)",
-                df_sum / n
-            )));
+            return Ok(None);
         }
         let mean = psi.iter().sum::<f64>() / n;
         let var = psi.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
@@ -399,6 +423,6 @@ impl Config {
             .map(|w| wrap_phase(w[d] - w[0]).powi(2))
             .sum::<f64>()
             / (psi.len() - d) as f64;
-        Ok((var, coh, e.controller_stats(1)))
+        Ok(Some((var, coh, e.controller_stats(1))))
     }
 }
