@@ -181,11 +181,12 @@ impl ExperimentConfig for Config {
                 let (mut n_track, mut n_coh, mut unlocked) = (0usize, 0usize, 0usize);
                 for r in 0..self.runs {
                     for wandering in [false, true] {
-                        let j = jobs
-                            .iter()
-                            .position(|&x| x == (ci, si, r, wandering))
-                            .expect("job exists");
-                        let Some((t, c, st)) = *results[j].as_ref().map_err(|e| e.clone_run())?
+                        // jobs are ordered controller, SNR, run, (static, wandering)
+                        let j = ((ci * snrs.len() + si) * self.runs + r) * 2 + wandering as usize;
+                        debug_assert_eq!(jobs[j], (ci, si, r, wandering));
+                        let Some((t, c, st)) = *results[j]
+                            .as_ref()
+                            .map_err(|e| RunError::Numerical(e.to_string()))?
                         else {
                             unlocked += 1;
                             continue;
@@ -354,16 +355,6 @@ impl ExperimentConfig for Config {
 
 fn num<E: std::fmt::Display>(e: E) -> RunError {
     RunError::Numerical(e.to_string())
-}
-
-trait CloneRun {
-    fn clone_run(&self) -> RunError;
-}
-
-impl CloneRun for RunError {
-    fn clone_run(&self) -> RunError {
-        RunError::Numerical(self.to_string())
-    }
 }
 
 impl Config {
