@@ -5,6 +5,7 @@
 //! the checks, most of them reconstructed, and the targets say which.
 
 pub mod depth_scaling;
+pub mod failures;
 pub mod loop_instability;
 pub mod phase_vs_snr;
 
@@ -32,6 +33,13 @@ pub static ENTRIES: &[Entry] = &[
         "chorus.phase-vs-snr",
         "One hop: phase error vs per-RE SNR for PI, Kalman and robust controllers, and the SNR threshold for a 5° target",
         "Chorus (SIGCOMM 2018) §6, §11.2 (not in the fragment); notes/000 §3 P1, §2.4.B",
+        Level::Abstract,
+        TARGETS,
+    ),
+    Entry::new::<failures::Config>(
+        "chorus.failures",
+        "Resilience: node and root failures (Fig. 2(a)/(b)), node addition and link blockage — layer changes, phase disturbance, recovery and detection times, tree invariant at every step",
+        "Chorus (SIGCOMM 2018) §5.2, Fig. 2; notes/000 §1.6, §3 R1–R6 and T3, §4.3",
         Level::Abstract,
         TARGETS,
     ),
