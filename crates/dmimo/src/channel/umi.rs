@@ -56,7 +56,7 @@ pub enum LinkState {
 /// UMi street-canyon path loss (configuration). Defaults h_BS = 10 m, h_UT = 1.5 m, NLOS.
 ///
 /// ```
-/// # use dmimo::geometry::{UmiCondition, UmiStreetCanyon};
+/// # use dmimo::channel::umi::{UmiCondition, UmiStreetCanyon};
 /// // TOML: { h_bs_m = 10.0, h_ut_m = 10.0, condition = "los" }  (small cell to small cell)
 /// let umi = UmiStreetCanyon { h_bs_m: 10.0, h_ut_m: 10.0, condition: UmiCondition::Los };
 /// umi.validate().unwrap();

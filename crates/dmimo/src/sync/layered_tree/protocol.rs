@@ -51,8 +51,8 @@ pub struct ProtocolParams {
     /// layers 0 … f − 1 carry only the chain's internal references (A → B, B → C) and the chain
     /// hands the network its layer f. Without it a regular node that hears A's layer 0 above θ
     /// joins layer 1 under A alone and is orphaned when A dies — not the "system runs as usual"
-    /// of Fig. 2(a). [RECON: the fragment does not say how the other nodes are kept off the
-    /// chain's lower layers; "cost: one extra layer at the root only" suggests they are reserved.]
+    /// of Fig. 2(a). (Reconstruction: the fragment does not say how the other nodes are kept off the
+    /// chain's lower layers; "cost: one extra layer at the root only" suggests they are reserved.)
     #[serde(default)]
     pub min_parent_layer: Layer,
 }
