@@ -55,6 +55,38 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "chorus.throughput-vs-leader: 1.38 at quick size (1.40 ± 0.015 at full size) against the abstract's 2.7×: with coherence regions of ≈8 nodes the ratio over a single leader is capped by joint ZF's gain over single-cell transmission (≈1.42); it reaches 2.0 only with 64-node regions (diagnostic sweep) — the paper's conditions are unknown",
     ),
     (
+        "r1_max_disturbance_deg",
+        "chorus.failures R1: the robust controller loses lock after a parent's death (a second same-sign gated run is taken as loss of lock) and re-acquisition follows the whole composite step; equal-power coherent parents near anti-phase make the flat composite swing",
+    ),
+    (
+        "r2_cascade_over_bound",
+        "chorus.failures R2: orphans rejoin through a longer path (one join dwell per new layer): 15 periods against depth × (D + dwell) = 14",
+    ),
+    (
+        "r4_max_disturbance_deg",
+        "chorus.failures R4: the protocol holds, but nodes with 2–3 equal-power coherent parents lose lock (flat-composite swings), up to 180°",
+    ),
+    (
+        "r4_recovery_periods",
+        "chorus.failures R4 at quick size: pooled over 4 runs the losses of lock dominate (passes at full size: 7 periods)",
+    ),
+    (
+        "r5_losses",
+        "chorus.failures R5: existing nodes move up to the layer the added node opens (upgrade rule) and orphan their children",
+    ),
+    (
+        "r5_max_disturbance_deg",
+        "chorus.failures R5: the added node changes its children's composite; losses of lock as in R1",
+    ),
+    (
+        "r5_recovery_periods",
+        "chorus.failures R5: losses of lock and re-acquisitions of the nodes the upgrades orphaned",
+    ),
+    (
+        "r6_max_disturbance_deg",
+        "chorus.failures R6: a blockage step below the gate is followed by the subtree (only the subtree moves: outside deviation 0)",
+    ),
+    (
         "crossover_users",
         "the thesis' K > 5 contradicts its own 160 Mbps and 20 Mbps/user (K = 9)",
     ),

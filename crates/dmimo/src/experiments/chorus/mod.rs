@@ -5,6 +5,7 @@
 //! the checks, most of them reconstructed, and the targets say which.
 
 pub mod depth_scaling;
+pub mod failures;
 pub mod layers;
 pub mod loop_instability;
 pub mod phase_vs_snr;
@@ -56,6 +57,13 @@ pub static ENTRIES: &[Entry] = &[
         "chorus.throughput-vs-leader",
         "Network sum throughput with Chorus's network-wide coherence vs a single leader and vs independent leader clusters, against network size",
         "Chorus (SIGCOMM 2018) abstract (2.7×); notes/000 §2.4.D, §3 S1–S2, §4.3",
+        Level::Abstract,
+        TARGETS,
+    ),
+    Entry::new::<failures::Config>(
+        "chorus.failures",
+        "Resilience: node and root failures (Fig. 2(a)/(b)), node addition and link blockage — layer changes, phase disturbance, recovery and detection times, tree invariant at every step",
+        "Chorus (SIGCOMM 2018) §5.2, Fig. 2; notes/000 §1.6, §3 R1–R6 and T3, §4.3",
         Level::Abstract,
         TARGETS,
     ),

@@ -16,8 +16,11 @@
 //! * **How it is corrected.** A per-node phase controller
 //!   ([`crate::estimation::phase_control`]) steers the node's NCO; the protocol joins, leaves and
 //!   moves layers on the composite SINR, so the listens-to graph is always a tree of layers.
+//! * **When things break.** [`faults`] schedules node kills, revivals and additions, root
+//!   failures, link blockages and SNR dips, and applies them as simulation time passes.
 
 pub mod engine;
+pub mod faults;
 pub mod network;
 pub mod protocol;
 pub mod signal;

@@ -46,6 +46,15 @@ pub struct ProtocolParams {
     pub n_sets: u32,
     /// Deepest layer a node may join.
     pub max_layer: Layer,
+    /// The lowest layer a regular node may listen to (so it joins layer ≥ this + 1): 0 in a
+    /// single-root network; f for the root chain of Fig. 2 that tolerates f root failures, whose
+    /// layers 0 … f − 1 carry only the chain's internal references (A → B, B → C) and the chain
+    /// hands the network its layer f. Without it a regular node that hears A's layer 0 above θ
+    /// joins layer 1 under A alone and is orphaned when A dies — not the "system runs as usual"
+    /// of Fig. 2(a). (Reconstruction: the fragment does not say how the other nodes are kept off the
+    /// chain's lower layers; "cost: one extra layer at the root only" suggests they are reserved.)
+    #[serde(default)]
+    pub min_parent_layer: Layer,
 }
 
 impl Default for ProtocolParams {
@@ -58,6 +67,7 @@ impl Default for ProtocolParams {
             upgrade_dwell: 20,
             n_sets: 8,
             max_layer: 64,
+            min_parent_layer: 0,
         }
     }
 }
@@ -82,7 +92,13 @@ impl ProtocolParams {
         c.count("loss_periods", self.loss_periods as usize, 1, 10_000)?;
         c.count("upgrade_dwell", self.upgrade_dwell as usize, 1, 100_000)?;
         c.count("n_sets", self.n_sets as usize, 2, 64)?;
-        c.count("max_layer", self.max_layer as usize, 1, 10_000)
+        c.count("max_layer", self.max_layer as usize, 1, 10_000)?;
+        c.count(
+            "min_parent_layer",
+            self.min_parent_layer as usize,
+            0,
+            self.max_layer as usize - 1,
+        )
     }
 }
 
@@ -234,12 +250,16 @@ impl NodeProtocol {
         let theta = crate::units::db_to_lin(p.threshold_db);
         let low = crate::units::db_to_lin(p.threshold_db - p.hysteresis_db);
         let high = crate::units::db_to_lin(p.threshold_db + p.hysteresis_db);
-        // the lowest layer a node may listen to: below max_layer
-        let usable = |l: Layer| l < p.max_layer;
+        // the layers a regular node may listen to: from min_parent_layer, below max_layer
+        let usable = |l: Layer| l >= p.min_parent_layer && l < p.max_layer;
         match self.state {
             NodeState::Off => Event::None,
             NodeState::Scanning { candidate } => {
-                let best = obs.lowest_above(theta).filter(|&l| usable(l));
+                let best = obs
+                    .layers
+                    .iter()
+                    .find(|&&(l, s)| s >= theta && usable(l))
+                    .map(|&(l, _)| l);
                 let next = match (best, candidate) {
                     (Some(l), Some((c, n))) if l == c => Some((l, n + 1)),
                     (Some(l), _) => Some((l, 1)),
@@ -274,7 +294,7 @@ impl NodeProtocol {
                 let better = obs
                     .layers
                     .iter()
-                    .find(|&&(l, s)| l + 1 < layer && s >= high)
+                    .find(|&&(l, s)| l + 1 < layer && s >= high && usable(l))
                     .map(|&(l, _)| l);
                 let next = match (better, upgrade) {
                     (Some(l), Some((c, n))) if l == c => Some((l, n + 1)),
@@ -471,6 +491,32 @@ mod tests {
         assert_eq!(b.tracks(), None);
         assert_eq!(b.tx_layers(), &[1]);
         assert_eq!(b.step(&obs(&[(0, 10.0)]), &p), Event::Locked);
+    }
+
+    #[test]
+    fn reserved_root_layers_are_not_joined() {
+        // Fig. 2(a): A transmits layers 0 and 1; a regular node hearing both joins layer 2
+        let p = ProtocolParams {
+            min_parent_layer: 1,
+            ..ProtocolParams::default()
+        };
+        let mut n = NodeProtocol::new(Role::Regular);
+        let o = obs(&[(0, 10.0), (1, 13.0)]);
+        for _ in 0..4 {
+            n.step(&o, &p);
+        }
+        assert_eq!(n.layer(), Some(2));
+        // layer 0 stays strong: no upgrade to layer 1
+        for _ in 0..50 {
+            assert_eq!(n.step(&o, &p), Event::None);
+        }
+        assert_eq!(n.layer(), Some(2));
+        assert!(ProtocolParams {
+            min_parent_layer: 64,
+            ..ProtocolParams::default()
+        }
+        .validate("p")
+        .is_err());
     }
 
     #[test]
