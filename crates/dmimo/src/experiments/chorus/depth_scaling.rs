@@ -19,7 +19,9 @@ use crate::radio::oscillator::OscillatorSpec;
 use crate::report::{Figure, Origin, Scale, Style, Table};
 use crate::rng::SeedTree;
 use crate::scenario::{Check, FieldError};
-use crate::sync::layered_tree::engine::{Audible, CoarseCfo, Engine, EngineParams, Topology};
+use crate::sync::layered_tree::engine::{
+    Audible, CoarseCfo, Engine, EngineParams, Fidelity, Topology,
+};
 use crate::sync::layered_tree::protocol::Role;
 use crate::units::{db_to_lin, rad_to_deg, wrap_phase};
 use serde::{Deserialize, Serialize};
@@ -219,6 +221,13 @@ impl ExperimentConfig for Config {
             let width = if j < jobs.len() { 1 } else { self.fat_width };
             let params = EngineParams {
                 controller: controllers[c].1,
+                // chains: flat links, so every hop has exactly the design SNR (the analytic
+                // cascade's); fat trees: the default frequency-selective links
+                fidelity: if width == 1 {
+                    Fidelity::Control
+                } else {
+                    base.fidelity.clone()
+                },
                 ..quiet.clone()
             };
             self.chain_variance(

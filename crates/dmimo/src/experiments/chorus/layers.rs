@@ -22,7 +22,7 @@ use crate::metrics::Cdf;
 use crate::report::{Figure, Origin, Style, Table};
 use crate::rng::SeedTree;
 use crate::scenario::{Check, FieldError};
-use crate::sync::layered_tree::engine::{check_tree, Engine, EngineParams};
+use crate::sync::layered_tree::engine::{check_tree, Engine, EngineParams, Fidelity};
 use crate::sync::layered_tree::network::{Network, NetworkSpec};
 use crate::sync::layered_tree::protocol::{Event, Layer, NodeState, ProtocolParams, Role};
 use crate::units::{db_to_lin, lin_to_db, rad_to_deg, wrap_phase};
@@ -375,6 +375,8 @@ impl Config {
         roles[root] = Role::Root { tx_layers: vec![0] };
         let params = EngineParams {
             protocol,
+            // flat links: the S = 2 runs change the number of sets, which the RE grid fixes
+            fidelity: Fidelity::Control,
             ..EngineParams::chorus(self.design_snr_db).map_err(|e| {
                 RunError::Config(FieldError::new("config.design_snr_db", e.to_string()))
             })?

@@ -24,7 +24,9 @@ use crate::estimation::phase_control::{
 use crate::report::{Figure, Origin, Style, Table};
 use crate::rng::SeedTree;
 use crate::scenario::{Check, FieldError};
-use crate::sync::layered_tree::engine::{Audible, ControllerStats, Engine, EngineParams, Topology};
+use crate::sync::layered_tree::engine::{
+    Audible, ControllerStats, Engine, EngineParams, Fidelity, Topology,
+};
 use crate::sync::layered_tree::protocol::{ProtocolParams, Role};
 use crate::units::{db_to_lin, rad_to_deg, wrap_phase};
 use serde::{Deserialize, Serialize};
@@ -137,6 +139,8 @@ impl ExperimentConfig for Config {
         let results = par_indexed(jobs.len(), ctx.progress, |j| {
             let (c, s, r, wandering) = jobs[j];
             let params = EngineParams {
+                // one flat hop: the per-RE SNR is exactly the swept value
+                fidelity: Fidelity::Control,
                 controller: design(c, snrs[s])?,
                 res_per_set: self.res_per_set,
                 link_phase_rad2_per_s: if wandering {

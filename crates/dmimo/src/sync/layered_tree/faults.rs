@@ -520,7 +520,9 @@ pub fn current_roots(engine: &Engine) -> Vec<usize> {
 mod tests {
     use super::*;
     use crate::rng::SeedTree;
-    use crate::sync::layered_tree::engine::{check_tree, Audible, EngineParams, Topology};
+    use crate::sync::layered_tree::engine::{
+        check_tree, Audible, EngineParams, Fidelity, Topology,
+    };
 
     fn parse(text: &str) -> Result<Vec<Fault>, String> {
         #[derive(Deserialize)]
@@ -921,6 +923,8 @@ mod tests {
                     })
                     .collect();
                 let mut params = EngineParams::chorus(10.0).unwrap();
+                // flat links: the RE grid fixes S = 8, and this test varies it
+                params.fidelity = Fidelity::Control;
                 params.protocol = ProtocolParams {
                     min_parent_layer: chain as Layer,
                     // small reuse so that layers alias on the frequency sets

@@ -19,6 +19,7 @@
 //! * **When things break.** [`faults`] schedules node kills, revivals and additions, root
 //!   failures, link blockages and SNR dips, and applies them as simulation time passes.
 
+pub mod composite;
 pub mod engine;
 pub mod faults;
 pub mod network;

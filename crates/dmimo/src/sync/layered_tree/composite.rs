@@ -1,0 +1,267 @@
+//! The control level's composite measurement: what the RE level's reference-based estimator
+//! ([`super::signal::CompositePhaseEstimator`]) returns without noise, written in the basis of
+//! the tracked layer's transmitters.
+//!
+//! On the M REs of the set, parent b reaches the node through its response g_b (√s_b included)
+//! rotated by u_b = √f_b·e^{j(θ_b + β_b − θ_n)} (f_b the link's blockage factor; 0 when b does not
+//! transmit the layer): Z = Σ_b u_b·g_b. The estimator's reference lies in the same span,
+//! H_ref = Σ_b r_b·g_b, so with the Gram matrix G_ab = (1/M)·Σ_k conj(g_ak)·g_bk
+//!
+//! * φ̂ = ∠x with x = r^H G u (the MRC output per RE),
+//! * var(φ̂) = (1 + I)·E_ref / (2·M·|x|²) with E_ref = r^H G r and I the reuse interference per
+//!   RE (= 1/(2·M·SINR) for one aligned parent),
+//! * refinement H_ref ← (1 − α)·H_ref + α·Z·e^{−jφ̂} is r ← (1 − α)·r + α·u·e^{−j∠x}: it reshapes
+//!   the reference towards the present parents and keeps its phase anchor (r^H G u·e^{−j∠x} is
+//!   real), as the RE estimator's does.
+//!
+//! Flat links (g_b = √s_b on every RE) give G = √s √sᵀ and x = conj(C_ref)·C, the flat
+//! composite; frequency-diverse links make G nearly diagonal, so a dead parent's share leaves
+//! the estimate nearly unchanged once the reference has adapted to the others. The strongest
+//! [`FULL_BLOCK`] members keep their full Gram block; members beyond it are treated as
+//! orthogonal to all others (G_bb only: exact in the frequency-diverse limit, an approximation
+//! for flat links), which bounds the cost per period at FULL_BLOCK² + P.
+
+use super::protocol::Layer;
+use num_complex::Complex64 as C64;
+
+/// Members of a basis with a full Gram block.
+pub const FULL_BLOCK: usize = 8;
+
+/// One node's basis for its tracked layer.
+#[derive(Clone, Debug, Default)]
+pub struct Basis {
+    layer: Option<Layer>,
+    /// Audible indices of the members; the first `full` span the full Gram block.
+    ks: Vec<u32>,
+    full: usize,
+    /// `full` × `full`, row-major.
+    gram: Vec<C64>,
+    /// G_bb of every member.
+    diag: Vec<f64>,
+    r: Vec<C64>,
+    /// G r.
+    w: Vec<C64>,
+    /// Position of each audible index in `ks` (u32::MAX: not a member).
+    slot: Vec<u32>,
+    /// This period's u (scratch).
+    pub u: Vec<C64>,
+}
+
+impl Basis {
+    /// The layer it spans, if any.
+    pub fn layer(&self) -> Option<Layer> {
+        self.layer
+    }
+
+    /// Audible indices of the members (order of `u`).
+    pub fn members(&self) -> &[u32] {
+        &self.ks
+    }
+
+    /// Position of audible index `k` among the members.
+    pub fn position(&self, k: u32) -> Option<usize> {
+        match self.slot.get(k as usize) {
+            Some(&p) if p != u32::MAX => Some(p as usize),
+            _ => None,
+        }
+    }
+
+    fn reslot(&mut self) {
+        self.slot.fill(u32::MAX);
+        for (p, &k) in self.ks.iter().enumerate() {
+            if self.slot.len() <= k as usize {
+                self.slot.resize(k as usize + 1, u32::MAX);
+            }
+            self.slot[k as usize] = p as u32;
+        }
+    }
+
+    /// Forgets everything; the basis will span `layer`.
+    pub fn reset(&mut self, layer: Option<Layer>) {
+        self.layer = layer;
+        self.slot.fill(u32::MAX);
+        self.ks.clear();
+        self.full = 0;
+        self.gram.clear();
+        self.diag.clear();
+        self.r.clear();
+        self.w.clear();
+        self.u.clear();
+    }
+
+    /// Adds member `k` (reference coefficient 0, u = 0); members keep their order except that
+    /// a new full-block member goes after the full block's last. `response(k)` gives its response on the
+    /// set; it joins the full block while there is room (the block is rebuilt, so every full
+    /// member's response is asked again), else only its energy is kept.
+    pub fn add(&mut self, k: u32, response: &mut dyn FnMut(u32) -> Vec<C64>) {
+        let g = response(k);
+        let energy = g.iter().map(|z| z.norm_sqr()).sum::<f64>() / g.len().max(1) as f64;
+        if self.full < FULL_BLOCK {
+            // insert at the end of the full block
+            let at = self.full;
+            self.ks.insert(at, k);
+            self.diag.insert(at, energy);
+            self.r.insert(at, C64::default());
+            self.w.insert(at, C64::default());
+            self.u.insert(at, C64::default());
+            self.full += 1;
+            let responses: Vec<Vec<C64>> = self.ks[..self.full]
+                .iter()
+                .map(|&kk| if kk == k { g.clone() } else { response(kk) })
+                .collect();
+            let n = self.full;
+            self.gram = vec![C64::default(); n * n];
+            for a in 0..n {
+                for b in a..n {
+                    let m = responses[a].len().min(responses[b].len()).max(1) as f64;
+                    let v: C64 = responses[a]
+                        .iter()
+                        .zip(&responses[b])
+                        .map(|(x, y)| x.conj() * y)
+                        .sum::<C64>()
+                        / m;
+                    self.gram[a * n + b] = v;
+                    self.gram[b * n + a] = v.conj();
+                }
+            }
+            self.recompute_w();
+        } else {
+            self.ks.push(k);
+            self.diag.push(energy);
+            self.r.push(C64::default());
+            self.w.push(C64::default());
+            self.u.push(C64::default());
+        }
+        self.reslot();
+    }
+
+    fn recompute_w(&mut self) {
+        let n = self.full;
+        for a in 0..n {
+            self.w[a] = (0..n).map(|b| self.gram[a * n + b] * self.r[b]).sum();
+        }
+        for b in n..self.ks.len() {
+            self.w[b] = self.r[b] * self.diag[b];
+        }
+    }
+
+    /// The reference becomes this period's `u` (a lock).
+    pub fn set_reference(&mut self) {
+        self.r.copy_from_slice(&self.u);
+        self.recompute_w();
+    }
+
+    /// (x, E_ref) for this period's `u`.
+    pub fn measure(&self) -> (C64, f64) {
+        let x = self.w.iter().zip(&self.u).map(|(w, u)| w.conj() * u).sum();
+        let e_ref = self
+            .r
+            .iter()
+            .zip(&self.w)
+            .map(|(r, w)| (r.conj() * w).re)
+            .sum::<f64>()
+            .max(0.0);
+        (x, e_ref)
+    }
+
+    /// Refinement with weight `alpha` towards this period's `u`, de-rotated by `phase` (∠x).
+    pub fn refine(&mut self, alpha: f64, phase: f64) {
+        let rot = C64::from_polar(alpha, -phase);
+        let n = self.full;
+        for a in 0..n {
+            let gv: C64 = (0..n).map(|b| self.gram[a * n + b] * self.u[b]).sum();
+            self.w[a] = self.w[a] * (1.0 - alpha) + gv * rot;
+        }
+        for b in n..self.ks.len() {
+            self.w[b] = self.w[b] * (1.0 - alpha) + self.u[b] * rot * self.diag[b];
+        }
+        for (r, u) in self.r.iter_mut().zip(&self.u) {
+            *r = *r * (1.0 - alpha) + u * rot;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::cis;
+
+    fn flat(s: &[f64]) -> impl FnMut(u32) -> Vec<C64> + '_ {
+        move |k| vec![C64::new(s[k as usize].sqrt(), 0.0)]
+    }
+
+    #[test]
+    fn flat_links_give_the_flat_composite() {
+        let s = [1.0, 0.5, 2.0];
+        let mut b = Basis::default();
+        b.reset(Some(1));
+        for k in 0..3 {
+            b.add(k, &mut flat(&s));
+        }
+        let lock = [0.3, 2.0, -1.0];
+        let now = [0.35, 2.2, -0.7];
+        let c = |ph: &[f64]| -> C64 { (0..3).map(|k| cis(ph[k]) * s[k].sqrt()).sum() };
+        for (u, p) in b.u.iter_mut().zip(lock) {
+            *u = cis(p);
+        }
+        b.set_reference();
+        for (u, p) in b.u.iter_mut().zip(now) {
+            *u = cis(p);
+        }
+        let (x, e) = b.measure();
+        let want = c(&lock).conj() * c(&now);
+        assert!((x - want).norm() < 1e-12, "{x} vs {want}");
+        assert!((e - c(&lock).norm_sqr()).abs() < 1e-12);
+        // refinement keeps the anchor: ∠x unchanged for the same u
+        b.refine(0.1, x.arg());
+        let (x2, _) = b.measure();
+        assert!((x2.arg() - x.arg()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn orthogonal_links_give_the_power_weighted_mean_and_forget_a_dead_parent() {
+        // responses on 2 REs, orthogonal: G diagonal
+        let g = [
+            vec![C64::new(1.0, 0.0), C64::new(1.0, 0.0)],
+            vec![C64::new(1.0, 0.0), C64::new(-1.0, 0.0)],
+        ];
+        let mut b = Basis::default();
+        b.reset(Some(0));
+        b.add(0, &mut |k| g[k as usize].clone());
+        b.add(1, &mut |k| g[k as usize].clone());
+        b.u[0] = cis(0.0);
+        b.u[1] = cis(2.0);
+        b.set_reference();
+        // parent 1 drifts by 0.2: the estimate moves by half (equal powers), small angles
+        b.u[1] = cis(2.2);
+        let (x, _) = b.measure();
+        assert!((x.arg() - (0.2f64.sin() / (1.0 + 0.2f64.cos())).atan()).abs() < 1e-12);
+        // once refined to the present phases, parent 1's death does not move the estimate
+        for _ in 0..400 {
+            let (x, _) = b.measure();
+            b.refine(0.1, x.arg());
+        }
+        let before = b.measure().0.arg();
+        b.u[1] = C64::default();
+        let after = b.measure().0.arg();
+        assert!((after - before).abs() < 1e-9, "{before} → {after}");
+    }
+
+    #[test]
+    fn members_beyond_the_full_block_are_diagonal() {
+        let mut b = Basis::default();
+        b.reset(Some(0));
+        for k in 0..(FULL_BLOCK as u32 + 2) {
+            b.add(k, &mut |_| vec![C64::new(1.0, 0.0)]);
+        }
+        assert_eq!(b.members().len(), FULL_BLOCK + 2);
+        for u in b.u.iter_mut() {
+            *u = C64::new(1.0, 0.0);
+        }
+        b.set_reference();
+        let (x, e) = b.measure();
+        // full block: |Σ|² = FULL_BLOCK²; two diagonal members: 1 each
+        let want = (FULL_BLOCK * FULL_BLOCK + 2) as f64;
+        assert!((x.re - want).abs() < 1e-9 && (e - want).abs() < 1e-9);
+    }
+}
