@@ -10,7 +10,9 @@
 //!   with ideal oscillators and static links, so the only noise is the measurement's; the
 //!   variance of θ_L − θ_root after convergence against the analytic value, per controller.
 //! * A fat tree (P5, reported, not asserted): `width` nodes per layer, each hearing every node of
-//!   the adjacent layers at 1/width of the chain's SNR (the same total power).
+//!   the adjacent layers at 1/width of the chain's SNR (the same total power), through the RE
+//!   level's frequency-selective links ([`Fidelity::ControlSelective`]): a node's parents'
+//!   errors partly average out. (With flat links, destructive composite sums amplify them.)
 
 use super::super::{key, par_indexed, Context, ExperimentConfig, Outcome, RunError};
 use crate::analysis::control::cascade_noise_gains;
