@@ -56,7 +56,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
     (
         "r1_max_disturbance_deg",
-        "chorus.failures R1 (14.7° vs 10°): a dead or changed parent steps the composite (8.4° mean at 20 dB, as at RE level); steps inside the robust gate (≈ 10° at the 3 dB design SNR) are followed — the estimator's own re-baseline on a composite change (notes/000 §4.4 item 7) is not implemented",
+        "chorus.failures R1 (14.7° vs 10°): the statistic's noise floor — once a fault changes what a node tracks, its noise decorrelates from its twin's and max |e − e_twin| over a few hundred samples is ≈ 3 × √2 × the 3.4° steady RMS ≈ 15° without any fault effect",
     ),
     (
         "r2_cascade_over_bound",
