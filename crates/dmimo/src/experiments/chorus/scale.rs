@@ -1,7 +1,10 @@
 //! `chorus.scale` (notes/000 §3 S3; Chorus §4: "tens of thousands of small cells over multiple
 //! tens of km²"): the layered tree at control level on networks from 100 to 30,000 nodes at a
 //! fixed density, the root at the centre. Per size: how many nodes synchronize, how deep the
-//! tree grows, the coherence error by depth, and that the tree holds. Wall time and memory are
+//! tree grows, the coherence error by depth, and that the tree holds; P2, every synchronized
+//! node's mean frequency against the root over `freq_average_periods` from `freq_lock_periods`
+//! after the start (|Δψ|/(2π·span)); P6, the change of relative phase over one period (the NCO
+//! extrapolates between 5 ms updates), RMS over nodes and the measured last quarter. Wall time and memory are
 //! measured outside the experiment (criterion bench `chorus_scale`, whole-command timings), so the
 //! metrics stay bit-identical across thread counts.
 //!
@@ -18,6 +21,7 @@ use crate::sync::layered_tree::network::NetworkSpec;
 use crate::sync::layered_tree::protocol::Role;
 use crate::units::{rad_to_deg, wrap_phase};
 use serde::{Deserialize, Serialize};
+use std::f64::consts::TAU;
 
 /// Configuration of `chorus.scale`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,6 +41,10 @@ pub struct Config {
     pub coherence_periods: usize,
     /// Check the tree invariant every this many periods (0: never).
     pub check_every: usize,
+    /// P2: the frequency error against the root is measured `freq_lock_periods` after the
+    /// start (every node starts then), averaged over the following `freq_average_periods`.
+    pub freq_lock_periods: usize,
+    pub freq_average_periods: usize,
 }
 
 impl ExperimentConfig for Config {
@@ -49,6 +57,8 @@ impl ExperimentConfig for Config {
             periods: 2_000,
             coherence_periods: 4,
             check_every: 10,
+            freq_lock_periods: 200,
+            freq_average_periods: 20,
         }
     }
 
@@ -71,7 +81,25 @@ impl ExperimentConfig for Config {
         c.range("design_snr_db", self.design_snr_db, -30.0, 60.0, "dB")?;
         c.count("periods", self.periods, 40, 10_000_000)?;
         c.count("coherence_periods", self.coherence_periods, 1, 1000)?;
-        c.count("check_every", self.check_every, 0, 1_000_000)
+        c.count("check_every", self.check_every, 0, 1_000_000)?;
+        c.count(
+            "freq_average_periods",
+            self.freq_average_periods,
+            1,
+            1_000_000,
+        )?;
+        let end = self.freq_lock_periods + self.freq_average_periods;
+        if end > self.periods {
+            return Err(FieldError::new(
+                "config.freq_lock_periods",
+                format!(
+                    "{} + freq_average_periods {} = {end} > periods {}: the frequency \
+                     measurement must end within the run",
+                    self.freq_lock_periods, self.freq_average_periods, self.periods
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn run(&self, ctx: &Context) -> Result<Outcome, RunError> {
@@ -111,16 +139,47 @@ impl ExperimentConfig for Config {
             let d = self.coherence_periods;
             let mut hist: std::collections::VecDeque<Vec<f64>> = Default::default();
             let mut ms = vec![0.0; n];
+            // P6: the same over one period (the NCO's extrapolation between updates)
+            let mut ms1 = vec![0.0; n];
             let mut count = 0usize;
+            // P2: ψ at the start and end of the frequency window, and who was synchronized
+            let (f0, f1) = (
+                self.freq_lock_periods,
+                self.freq_lock_periods + self.freq_average_periods,
+            );
+            let mut psi_f0: Vec<f64> = Vec::new();
+            let mut freq_hz: Vec<f64> = Vec::new();
+            let mut prev_psi: Option<Vec<f64>> = None;
             let mut violations = 0usize;
             for k in 0..self.periods {
                 e.step();
                 if self.check_every > 0 && k % self.check_every == 0 && check_tree(&e).is_err() {
                     violations += 1;
                 }
+                if k + 1 == f0 || k + 1 == f1 {
+                    // unwrapped ψ: phases are unwrapped (NCO and oscillator accumulate)
+                    let th = e.phases();
+                    let psi: Vec<f64> = th.iter().map(|t| t - th[root]).collect();
+                    if k + 1 == f0 {
+                        psi_f0 = psi;
+                    } else {
+                        let span_s = self.freq_average_periods as f64 * e.period_s();
+                        let layers = e.layers();
+                        freq_hz = (0..n)
+                            .filter(|&i| i != root && layers[i].is_some())
+                            .map(|i| (psi[i] - psi_f0[i]).abs() / (TAU * span_s))
+                            .collect();
+                    }
+                }
                 if k >= from {
                     let th = e.phases();
                     let psi: Vec<f64> = th.iter().map(|t| t - th[root]).collect();
+                    if let Some(prev) = &prev_psi {
+                        for ((m, p), o) in ms1.iter_mut().zip(&psi).zip(prev) {
+                            *m += wrap_phase(p - o).powi(2);
+                        }
+                    }
+                    prev_psi = Some(psi.clone());
                     if hist.len() == d {
                         let old = hist.pop_front().expect("d entries");
                         for ((m, p), o) in ms.iter_mut().zip(&psi).zip(&old) {
@@ -140,6 +199,19 @@ impl ExperimentConfig for Config {
                 .map(|i| ms[i] / count.max(1) as f64)
                 .collect();
             let coh_rms = rad_to_deg((coh.iter().sum::<f64>() / coh.len().max(1) as f64).sqrt());
+            let steps = (self.periods - from).saturating_sub(1).max(1) as f64;
+            let inter: Vec<f64> = (0..n)
+                .filter(|&i| i != root && layers[i].is_some())
+                .map(|i| ms1[i] / steps)
+                .collect();
+            let inter_rms =
+                rad_to_deg((inter.iter().sum::<f64>() / inter.len().max(1) as f64).sqrt());
+            freq_hz.sort_by(f64::total_cmp);
+            let freq_max = freq_hz.last().copied().unwrap_or(0.0);
+            let freq_p99 = freq_hz
+                .get(((freq_hz.len() as f64 * 0.99).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(0.0);
             let frac = synced as f64 / n as f64;
             let m = &mut out.metrics;
             m.insert(key("nodes_n", size as f64, ""), n as f64);
@@ -147,6 +219,9 @@ impl ExperimentConfig for Config {
             m.insert(key("deepest_layer_n", size as f64, ""), deepest as f64);
             m.insert(key("coherence_rms_deg_n", size as f64, ""), coh_rms);
             m.insert(key("tree_violations_n", size as f64, ""), violations as f64);
+            m.insert(key("inter_update_rms_deg_n", size as f64, ""), inter_rms);
+            m.insert(key("freq_error_max_hz_n", size as f64, ""), freq_max);
+            m.insert(key("freq_error_p99_hz_n", size as f64, ""), freq_p99);
             rows.push(vec![
                 size as f64,
                 n as f64,
@@ -155,6 +230,9 @@ impl ExperimentConfig for Config {
                 deepest as f64,
                 coh_rms,
                 violations as f64,
+                inter_rms,
+                freq_max,
+                freq_p99,
             ]);
             synced_pts.push((n as f64, frac));
             depth_pts.push((n as f64, deepest as f64));
@@ -165,6 +243,13 @@ impl ExperimentConfig for Config {
             "synchronized_fraction_largest".into(),
             out.metrics[&key("synchronized_fraction_n", largest as f64, "")],
         );
+        for (name, per) in [
+            ("inter_update_rms_deg_largest", "inter_update_rms_deg_n"),
+            ("freq_error_max_hz_largest", "freq_error_max_hz_n"),
+        ] {
+            let v = out.metrics[&key(per, largest as f64, "")];
+            out.metrics.insert(name.into(), v);
+        }
         out.metrics.insert(
             "tree_violations_total".into(),
             rows.iter().map(|r| r[6]).sum(),
@@ -179,6 +264,9 @@ impl ExperimentConfig for Config {
                 "deepest_layer",
                 "coherence_rms_deg",
                 "tree_violations",
+                "inter_update_rms_deg",
+                "freq_error_max_hz",
+                "freq_error_p99_hz",
             ]
             .map(String::from)
             .to_vec(),
