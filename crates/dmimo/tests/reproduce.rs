@@ -56,7 +56,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
     (
         "r1_max_disturbance_deg",
-        "chorus.failures R1 (14.7° vs 10°): the statistic's noise floor — once a fault changes what a node tracks, its noise decorrelates from its twin's and max |e − e_twin| over a few hundred samples is ≈ 3 × √2 × the 3.4° steady RMS ≈ 15° without any fault effect",
+        "chorus.failures R1 (17.7° quick, 18.4° full, vs 10°): the statistic's noise floor — once a fault changes what a node tracks, its noise decorrelates from its twin's and max |e − e_twin| over a few hundred samples is ≈ 3 × √2 × the 3.4° steady RMS ≈ 15° without any fault effect",
     ),
     (
         "r2_cascade_over_bound",
@@ -64,15 +64,15 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
     (
         "r3_kill_a_max_disturbance_deg",
-        "chorus.failures R3 kill A (16.0°): as R1",
+        "chorus.failures R3 kill A (16.5° quick, 18.3° full): as R1",
     ),
     (
         "r3_kill_b_max_disturbance_deg",
-        "chorus.failures R3 kill B (10.2° quick, 12.8° full): as R1",
+        "chorus.failures R3 kill B (10.8° quick, 17.5° full): as R1",
     ),
     (
         "r4_max_disturbance_deg",
-        "chorus.failures R4 (13.4° quick, 17.8° full): the protocol holds; nodes with 2–3 equal parents lose one: as R1",
+        "chorus.failures R4 (17.3° quick, 19.7° full): the protocol holds; nodes with 2–3 equal parents lose one: as R1",
     ),
     (
         "r5_losses",
