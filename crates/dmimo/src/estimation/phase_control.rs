@@ -722,7 +722,7 @@ impl PhaseController for Pi {
 // Kalman
 // ---------------------------------------------------------------------------------------------
 
-type Mat3 = [[f64; 3]; 3];
+use super::tracking::{measure, propagate, Mat3};
 
 fn default_initial_freq_std_hz() -> f64 {
     10.0
@@ -850,40 +850,6 @@ impl KalmanParams {
 
 const F1: Mat3 = [[1.0, 1.0, 0.5], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]];
 
-/// F P Fᵀ + Q, symmetrized.
-fn propagate(p: &Mat3, q: &Mat3) -> Mat3 {
-    let f = &F1;
-    let mut fp = [[0.0; 3]; 3];
-    for i in 0..3 {
-        for j in 0..3 {
-            fp[i][j] = f[i][0] * p[0][j] + f[i][1] * p[1][j] + f[i][2] * p[2][j];
-        }
-    }
-    let mut out = [[0.0; 3]; 3];
-    for i in 0..3 {
-        for j in i..3 {
-            let v = fp[i][0] * f[j][0] + fp[i][1] * f[j][1] + fp[i][2] * f[j][2] + q[i][j];
-            out[i][j] = v;
-            out[j][i] = v;
-        }
-    }
-    out
-}
-
-/// Measurement update of P with H = e₀; returns the gain.
-fn measure(p: &mut Mat3, r: f64) -> [f64; 3] {
-    let s = p[0][0] + r;
-    let k = [p[0][0] / s, p[1][0] / s, p[2][0] / s];
-    for i in 0..3 {
-        for j in i..3 {
-            let v = p[i][j] - k[i] * k[j] * s;
-            p[i][j] = v;
-            p[j][i] = v;
-        }
-    }
-    k
-}
-
 fn apply_f(x: &[f64; 3]) -> [f64; 3] {
     [x[0] + x[1] + 0.5 * x[2], x[1] + x[2], x[2]]
 }
@@ -997,7 +963,7 @@ fn steady_state_gain(q: &Mat3, r: f64, prior: &Mat3) -> Result<[f64; 3], PhaseCo
     for _ in 0..RICCATI_MAX_ITERS {
         let mut post = p;
         measure(&mut post, r);
-        let next = propagate(&post, q);
+        let next = propagate(&post, &F1, q);
         let scale = next.iter().flatten().map(|v| v.abs()).fold(0.0, f64::max);
         let change = next
             .iter()
@@ -1032,7 +998,7 @@ impl PhaseController for Kalman {
             None => MeasurementUse::Missing,
         };
         self.x = apply_f(&self.x);
-        self.p = propagate(&self.p, &self.q);
+        self.p = propagate(&self.p, &F1, &self.q);
         self.nco.ramp_to(self.x[0]);
         self.nco.update(used)
     }

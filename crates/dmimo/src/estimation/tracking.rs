@@ -311,7 +311,8 @@ impl PhaseTracker for SlidingSlope {
 // ---------------------------------------------------------------------------------------------
 
 /// A 3×3 matrix, row-major.
-type Mat3 = [[f64; 3]; 3];
+/// A 3×3 matrix (the trackers' covariances), row-major.
+pub(crate) type Mat3 = [[f64; 3]; 3];
 
 /// Parameters of a [`KalmanTracker`], in SI units at the edges (converted to per-step rad units
 /// inside, see [`StepNoise::from_oscillator`]).
@@ -477,7 +478,7 @@ fn process_noise(noise: &StepNoise, drift_noise: f64, tau: f64) -> Mat3 {
 }
 
 /// F P Fᵀ + Q, symmetrized.
-fn propagate(p: &Mat3, f: &Mat3, q: &Mat3) -> Mat3 {
+pub(crate) fn propagate(p: &Mat3, f: &Mat3, q: &Mat3) -> Mat3 {
     let mut fp = [[0.0; 3]; 3];
     for i in 0..3 {
         for j in 0..3 {
@@ -496,7 +497,7 @@ fn propagate(p: &Mat3, f: &Mat3, q: &Mat3) -> Mat3 {
 }
 
 /// Measurement update of the covariance with H = e₀; returns the gain (zero if P₀₀ + r = 0).
-fn measure(p: &mut Mat3, r: f64) -> [f64; 3] {
+pub(crate) fn measure(p: &mut Mat3, r: f64) -> [f64; 3] {
     let s = p[0][0] + r;
     if s <= 0.0 {
         return [0.0; 3];
