@@ -486,28 +486,7 @@ impl Config {
         }
         st.fixed_point = ok as f64 / n as f64;
         // T4: reuse margins at listening nodes
-        for i in 0..n {
-            if let Some(l) = e.protocol(i).tracks() {
-                // the wanted layer's power and the other layers' on the same set
-                let set = protocol.tx_set(l);
-                let mut p_want = 0.0;
-                let mut p_other = 0.0;
-                for a in &net.topology.audible[i] {
-                    if let Some(la) = layers[a.from as usize] {
-                        if la == l {
-                            p_want += a.snr;
-                        } else if protocol.tx_set(la) == set {
-                            p_other += a.snr;
-                        }
-                    }
-                }
-                st.reuse_margins_db.push(if p_other > 0.0 {
-                    lin_to_db(p_want / p_other)
-                } else {
-                    99.0
-                });
-            }
-        }
+        st.reuse_margins_db = reuse_margins_db(&e, &protocol);
         // coherence
         let mut by_layer = vec![(0.0, 0usize); st.deepest as usize + 1];
         let mut total = (0.0, 0usize);
@@ -593,4 +572,34 @@ impl Config {
         }
         Ok(st)
     }
+}
+
+/// T4: at every node that tracks a layer, the tracked layer's power over the power of the other
+/// layers on the same set (dB; 99 when no other layer is heard there), from the nodes' layers
+/// now (a root counts at its own layer).
+pub(super) fn reuse_margins_db(e: &Engine, protocol: &ProtocolParams) -> Vec<f64> {
+    let layers = e.layers();
+    let mut out = Vec::new();
+    for (i, audible) in e.topology().audible.iter().enumerate() {
+        let Some(l) = e.protocol(i).tracks() else {
+            continue;
+        };
+        let set = protocol.tx_set(l);
+        let (mut p_want, mut p_other) = (0.0, 0.0);
+        for a in audible {
+            if let Some(la) = layers[a.from as usize] {
+                if la == l {
+                    p_want += a.snr;
+                } else if protocol.tx_set(la) == set {
+                    p_other += a.snr;
+                }
+            }
+        }
+        out.push(if p_other > 0.0 {
+            lin_to_db(p_want / p_other)
+        } else {
+            99.0
+        });
+    }
+    out
 }

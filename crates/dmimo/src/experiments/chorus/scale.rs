@@ -4,7 +4,10 @@
 //! tree grows, the coherence error by depth, and that the tree holds; P2, every synchronized
 //! node's mean frequency against the root over `freq_average_periods` from `freq_lock_periods`
 //! after the start (|Δψ|/(2π·span)); P6, the change of relative phase over one period (the NCO
-//! extrapolates between 5 ms updates), RMS over nodes and the measured last quarter. Wall time and memory are
+//! extrapolates between 5 ms updates), RMS over nodes and the measured last quarter; T4, at the
+//! end, every listening node's margin of its parent layer over the other layers on its set
+//! (reuse only occurs in trees deeper than S = 8 layers, which `chorus.layers`'s areas do not
+//! reach). Wall time and memory are
 //! measured outside the experiment (criterion bench `chorus_scale`, whole-command timings), so the
 //! metrics stay bit-identical across thread counts.
 //!
@@ -13,6 +16,7 @@
 //! correlated model on smaller areas.
 
 use super::super::{key, Context, ExperimentConfig, Outcome, RunError};
+use super::layers::reuse_margins_db;
 use crate::geometry::shadowing::Shadowing;
 use crate::report::{Figure, Origin, Style, Table};
 use crate::scenario::{Check, FieldError};
@@ -45,6 +49,8 @@ pub struct Config {
     /// start (every node starts then), averaged over the following `freq_average_periods`.
     pub freq_lock_periods: usize,
     pub freq_average_periods: usize,
+    /// T4: the reuse margin required at every listening node (dB; notes/000: 15–20).
+    pub reuse_margin_db: f64,
 }
 
 impl ExperimentConfig for Config {
@@ -59,6 +65,7 @@ impl ExperimentConfig for Config {
             check_every: 10,
             freq_lock_periods: 200,
             freq_average_periods: 20,
+            reuse_margin_db: 15.0,
         }
     }
 
@@ -88,6 +95,7 @@ impl ExperimentConfig for Config {
             1,
             1_000_000,
         )?;
+        c.range("reuse_margin_db", self.reuse_margin_db, 0.0, 60.0, "dB")?;
         let end = self.freq_lock_periods + self.freq_average_periods;
         if end > self.periods {
             return Err(FieldError::new(
@@ -193,6 +201,10 @@ impl ExperimentConfig for Config {
             }
             let layers = e.layers();
             let synced = layers.iter().filter(|l| l.is_some()).count();
+            let margins = reuse_margins_db(&e, &e.params().protocol);
+            let reuse: Vec<f64> = margins.into_iter().filter(|&m| m < 99.0).collect();
+            let below = reuse.iter().filter(|&&m| m < self.reuse_margin_db).count();
+            let reuse_min = reuse.iter().copied().fold(f64::INFINITY, f64::min);
             let deepest = layers.iter().flatten().copied().max().unwrap_or(0);
             let coh: Vec<f64> = (0..n)
                 .filter(|&i| i != root && layers[i].is_some())
@@ -222,6 +234,16 @@ impl ExperimentConfig for Config {
             m.insert(key("inter_update_rms_deg_n", size as f64, ""), inter_rms);
             m.insert(key("freq_error_max_hz_n", size as f64, ""), freq_max);
             m.insert(key("freq_error_p99_hz_n", size as f64, ""), freq_p99);
+            // T4: listeners that hear another layer on their set, and how many of them fall
+            // below the required margin
+            m.insert(
+                key("reuse_listeners_n", size as f64, ""),
+                reuse.len() as f64,
+            );
+            m.insert(key("reuse_below_required_n", size as f64, ""), below as f64);
+            if reuse_min.is_finite() {
+                m.insert(key("reuse_margin_min_db_n", size as f64, ""), reuse_min);
+            }
             rows.push(vec![
                 size as f64,
                 n as f64,
@@ -246,6 +268,8 @@ impl ExperimentConfig for Config {
         for (name, per) in [
             ("inter_update_rms_deg_largest", "inter_update_rms_deg_n"),
             ("freq_error_max_hz_largest", "freq_error_max_hz_n"),
+            ("reuse_listeners_largest", "reuse_listeners_n"),
+            ("reuse_below_required_largest", "reuse_below_required_n"),
         ] {
             let v = out.metrics[&key(per, largest as f64, "")];
             out.metrics.insert(name.into(), v);
