@@ -62,7 +62,8 @@ use super::signal::{
     SyncGrid, SyncSignalConfig, TdlLink, TdlProfile,
 };
 use crate::estimation::phase_control::{
-    ControllerParams, MeasurementUse, PhaseControlError, PhaseController, Robust, RobustDesign,
+    ControllerParams, ControllerPrototype, MeasurementUse, PhaseControlError, PhaseController,
+    Robust, RobustDesign,
 };
 use crate::radio::oscillator::{Oscillator, OscillatorSpec};
 use crate::rng::{SeedTree, SimRng};
@@ -528,21 +529,61 @@ pub struct Engine {
     theta: Vec<f64>,
     phasor: Vec<C64>,
     freq: Vec<f64>,
-    /// Per node: the layers it transmits now (copied for the parallel pass).
-    tx: Vec<Vec<Layer>>,
+    /// Per node: the layers it transmits now.
+    tx: Transmitting,
     events: Vec<(u32, Event)>,
     seeds: SeedTree,
     re: Option<ReShared>,
     control: ControlShared,
+    /// The controller every lock starts afresh.
+    controller: ControllerPrototype,
 }
 
-/// What one receiver saw in a period.
+/// Per node the layers it transmits, in one buffer (most nodes hold one layer or none): rebuilt
+/// from the protocols after every period and when a node is killed or revived.
+#[derive(Clone, Debug, Default)]
+struct Transmitting {
+    /// Node i's layers are `layers[start[i]..start[i + 1]]`.
+    start: Vec<u32>,
+    layers: Vec<Layer>,
+}
+
+impl Transmitting {
+    /// The layers node `i` transmits.
+    fn of(&self, i: usize) -> &[Layer] {
+        &self.layers[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+
+    fn rebuild(&mut self, nodes: &[Node]) {
+        self.start.clear();
+        self.layers.clear();
+        self.start.push(0);
+        for node in nodes {
+            self.layers.extend_from_slice(node.proto.tx_layers());
+            self.start.push(self.layers.len() as u32);
+        }
+    }
+}
+
+/// One layer as a receiver hears it in a period.
+#[derive(Clone, Copy, Debug)]
+struct HeardLayer {
+    layer: Layer,
+    /// The frequency set it transmits on.
+    set: u32,
+    /// P_ℓ = Σ s over its transmitters.
+    power: f64,
+    /// The power-weighted mean frequency of its transmitters (rad/s); while hearing, Σ s·f.
+    freq: f64,
+}
+
+/// What one receiver saw in a period (the buffers are reused from receiver to receiver).
+#[derive(Clone, Debug, Default)]
 struct Heard {
     obs: Observation,
-    /// Per heard layer (sorted as `obs`): its power P_ℓ = Σ s and the power-weighted mean
-    /// frequency of its transmitters (rad/s) — a node that locks this period acquires on the
-    /// layer it has just chosen.
-    layers: Vec<(Layer, f64, f64)>,
+    /// Per heard layer, sorted as `obs` — a node that locks this period acquires on the layer it
+    /// has just chosen.
+    layers: Vec<HeardLayer>,
 }
 
 impl Heard {
@@ -550,8 +591,8 @@ impl Heard {
     fn layer(&self, layer: Layer) -> (f64, f64) {
         self.layers
             .iter()
-            .find(|c| c.0 == layer)
-            .map_or((0.0, 0.0), |c| (c.1, c.2))
+            .find(|c| c.layer == layer)
+            .map_or((0.0, 0.0), |c| (c.power, c.freq))
     }
 }
 
@@ -564,12 +605,70 @@ struct Ctx<'a> {
     theta: &'a [f64],
     phasor: &'a [C64],
     freq: &'a [f64],
-    tx: &'a [Vec<Layer>],
+    tx: &'a Transmitting,
     period: u64,
     period_s: f64,
+    re: Option<&'a ReShared>,
+    control: &'a ControlShared,
+    controller: &'a ControllerPrototype,
 }
 
 impl Ctx<'_> {
+    /// What node `i` (protocol `proto`) hears this period, into `h`; false when it is off.
+    fn hear(&self, i: usize, proto: &NodeProtocol, h: &mut Heard) -> bool {
+        if !proto.is_on() {
+            return false;
+        }
+        let p = &self.params.protocol;
+        let own_set = proto
+            .layer()
+            .filter(|_| self.params.half_duplex == HalfDuplex::TimeMultiplexed)
+            .map(|l| p.tx_set(l));
+        h.layers.clear();
+        let factors = &self.link_factor[i];
+        for (k, a) in self.topology.audible[i].iter().enumerate() {
+            let m = a.from as usize;
+            let f = factors[k];
+            let tx = self.tx.of(m);
+            if f <= 0.0 || tx.is_empty() {
+                continue;
+            }
+            let snr = a.snr * f;
+            for &l in tx {
+                if own_set.is_some_and(|s| s == p.tx_set(l)) {
+                    continue;
+                }
+                match h.layers.iter_mut().find(|e| e.layer == l) {
+                    Some(e) => {
+                        e.power += snr;
+                        e.freq += snr * self.freq[m];
+                    }
+                    None => h.layers.push(HeardLayer {
+                        layer: l,
+                        set: p.tx_set(l),
+                        power: snr,
+                        freq: snr * self.freq[m],
+                    }),
+                }
+            }
+        }
+        h.layers.sort_unstable_by_key(|e| e.layer);
+        h.obs.layers.clear();
+        for e in &h.layers {
+            let reuse: f64 = h
+                .layers
+                .iter()
+                .filter(|o| o.layer != e.layer && o.set == e.set)
+                .map(|o| o.power)
+                .sum();
+            h.obs.layers.push((e.layer, e.power / (1.0 + reuse)));
+        }
+        for e in &mut h.layers {
+            e.freq /= e.power;
+        }
+        true
+    }
+
     /// Control level: node `i`'s u for layer `l` in its basis (transmitters of `l` that are not
     /// members yet join it); false when no member transmits or the node cannot hear the set.
     fn fill_basis(
@@ -589,24 +688,30 @@ impl Ctx<'_> {
             return false;
         }
         let mut any = false;
+        // transmitters that are not members yet, with their u
+        let mut joining: Vec<(u32, C64)> = Vec::new();
         let own_phasor = self.phasor[i].conj();
+        let factors = &self.link_factor[i];
         for (k, a) in self.topology.audible[i].iter().enumerate() {
             let m = a.from as usize;
-            let f = self.link_factor[i][k];
-            if f <= 0.0 || !self.tx[m].contains(&l) {
+            let f = factors[k];
+            if f <= 0.0 || !self.tx.of(m).contains(&l) {
                 continue;
             }
-            let pos = match basis.position(k as u32) {
-                Some(pos) => pos,
-                None => {
-                    basis.add(k as u32, &mut |kk| {
-                        control.response(self.topology, i, kk, set)
-                    });
-                    basis.position(k as u32).expect("just added")
-                }
-            };
-            basis.u[pos] = self.phasor[m] * own_phasor * self.links[i][k].phasor * f.sqrt();
+            let u = self.phasor[m] * own_phasor * self.links[i][k].phasor * f.sqrt();
+            match basis.position(k as u32) {
+                Some(pos) => basis.u[pos] = u,
+                None => joining.push((k as u32, u)),
+            }
             any = true;
+        }
+        if !joining.is_empty() {
+            let ks: Vec<u32> = joining.iter().map(|j| j.0).collect();
+            basis.extend(&ks, &mut |kk| control.response(self.topology, i, kk, set));
+            for (k, u) in joining {
+                let pos = basis.position(k).expect("just added");
+                basis.u[pos] = u;
+            }
         }
         any
     }
@@ -668,7 +773,7 @@ impl Ctx<'_> {
         let p = &self.params.protocol;
         let set = p.tx_set(layer);
         let own_set = match self.params.half_duplex {
-            HalfDuplex::TimeMultiplexed => self.tx[i].iter().min().map(|&l| p.tx_set(l)),
+            HalfDuplex::TimeMultiplexed => self.tx.of(i).iter().min().map(|&l| p.tx_set(l)),
             HalfDuplex::SeparateChains => None,
         };
         let grid = &re.grid;
@@ -687,7 +792,7 @@ impl Ctx<'_> {
                 if self.link_factor[i][k] <= 0.0 {
                     continue;
                 }
-                for &l in &self.tx[a.from as usize] {
+                for &l in self.tx.of(a.from as usize) {
                     if p.tx_set(l) == set {
                         scratch.entries.push((l, k));
                     }
@@ -792,6 +897,7 @@ impl Engine {
             "Engine::new: audible transmitter out of range"
         );
         let period_s = controller_period_s(&params.controller);
+        let controller = params.controller.prototype()?;
         let (re, control) = match &params.fidelity {
             Fidelity::Control => {
                 let est = EstimatorConfig::default();
@@ -851,7 +957,7 @@ impl Engine {
                 osc,
                 osc_rng,
                 rng: s.child("measurement").rng(),
-                ctrl: params.controller.build()?,
+                ctrl: controller.instance(),
                 coarse_rad_per_s: 0.0,
                 coarse_rad: 0.0,
                 extra_rad_per_s: 0.0,
@@ -901,11 +1007,12 @@ impl Engine {
             theta: vec![0.0; n],
             phasor: vec![C64::default(); n],
             freq: vec![0.0; n],
-            tx: vec![Vec::new(); n],
+            tx: Transmitting::default(),
             events: Vec::new(),
             seeds: *seeds,
             re,
             control,
+            controller,
         };
         e.refresh_transmitters();
         Ok(e)
@@ -953,7 +1060,10 @@ impl Engine {
 
     /// The per-layer SINRs node `i` observes in the current state (None when off).
     pub fn observation(&self, i: usize) -> Option<Observation> {
-        self.hear(i).map(|h| h.obs)
+        let mut h = Heard::default();
+        self.ctx()
+            .hear(i, &self.nodes[i].proto, &mut h)
+            .then_some(h.obs)
     }
 
     /// What node `i`'s controllers did with their measurements.
@@ -1019,7 +1129,7 @@ impl Engine {
     /// Kills node `i` (it stops transmitting and listening).
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].proto.kill();
-        self.tx[i].clear();
+        self.tx.rebuild(&self.nodes);
     }
 
     /// Revives or adds node `i`: it scans (regular) or resumes its root role, with its
@@ -1029,7 +1139,7 @@ impl Engine {
         node.proto.revive();
         node.engaged = false;
         node.acq = Acquisition::default();
-        self.tx[i] = node.proto.tx_layers().to_vec();
+        self.tx.rebuild(&self.nodes);
     }
 
     /// Steps node `i`'s oscillator frequency by `delta_hz` from now on (a temperature step, a
@@ -1061,7 +1171,7 @@ impl Engine {
         for (c, node) in self.nodes.iter().enumerate() {
             if let Some(l) = node.proto.tracks() {
                 for (k, a) in self.topology.audible[c].iter().enumerate() {
-                    if self.link_factor[c][k] > 0.0 && self.tx[a.from as usize].contains(&l) {
+                    if self.link_factor[c][k] > 0.0 && self.tx.of(a.from as usize).contains(&l) {
                         edges.push((a.from, c as u32));
                     }
                 }
@@ -1070,84 +1180,9 @@ impl Engine {
         edges
     }
 
-    fn refresh_transmitters(&mut self) {
-        let t = self.time_s();
-        for (i, node) in self.nodes.iter_mut().enumerate() {
-            node.osc.advance_to(t, &mut node.osc_rng);
-            let c = node.ctrl.correction_at(self.period_s) + node.coarse_rad;
-            self.theta[i] = node.osc.phase_rad() + c + node.extra_rad;
-            self.phasor[i] = cis(self.theta[i]);
-            self.freq[i] = TAU * node.osc.frequency_offset_hz()
-                + node.ctrl.frequency_rad_per_s()
-                + node.coarse_rad_per_s
-                + node.extra_rad_per_s;
-            self.tx[i] = node.proto.tx_layers().to_vec();
-        }
-    }
-
-    /// What node `i` hears this period (None when off).
-    fn hear(&self, i: usize) -> Option<Heard> {
-        let node = &self.nodes[i];
-        if !node.proto.is_on() {
-            return None;
-        }
-        let p = &self.params.protocol;
-        let own_set = node
-            .proto
-            .layer()
-            .filter(|_| self.params.half_duplex == HalfDuplex::TimeMultiplexed)
-            .map(|l| p.tx_set(l));
-        // per layer: (layer, power, Σ s·f)
-        let mut power: Vec<(Layer, f64, f64)> = Vec::new();
-        for (k, a) in self.topology.audible[i].iter().enumerate() {
-            let m = a.from as usize;
-            let f = self.link_factor[i][k];
-            if f <= 0.0 || self.tx[m].is_empty() {
-                continue;
-            }
-            let snr = a.snr * f;
-            for &l in &self.tx[m] {
-                if own_set == Some(p.tx_set(l)) {
-                    continue;
-                }
-                match power.iter_mut().find(|e| e.0 == l) {
-                    Some(e) => {
-                        e.1 += snr;
-                        e.2 += snr * self.freq[m];
-                    }
-                    None => power.push((l, snr, snr * self.freq[m])),
-                }
-            }
-        }
-        power.sort_unstable_by_key(|a| a.0);
-        let obs = Observation {
-            layers: power
-                .iter()
-                .map(|&(l, s, ..)| {
-                    let set = p.tx_set(l);
-                    let reuse: f64 = power
-                        .iter()
-                        .filter(|e| e.0 != l && p.tx_set(e.0) == set)
-                        .map(|e| e.1)
-                        .sum();
-                    (l, s / (1.0 + reuse))
-                })
-                .collect(),
-        };
-        Some(Heard {
-            obs,
-            layers: power.iter().map(|&(l, s, f)| (l, s, f / s)).collect(),
-        })
-    }
-
-    /// Simulates one sync period: measurements on the current state, protocol steps, controller
-    /// updates, then every oscillator, NCO and link advances to the next period.
-    pub fn step(&mut self) {
-        let heard: Vec<Option<Heard>> = (0..self.nodes.len())
-            .into_par_iter()
-            .map(|i| self.hear(i))
-            .collect();
-        let ctx = Ctx {
+    /// The read-only state of the current period.
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
             params: &self.params,
             topology: &self.topology,
             links: &self.links,
@@ -1158,16 +1193,49 @@ impl Engine {
             tx: &self.tx,
             period: self.period,
             period_s: self.period_s,
-        };
-        let re = self.re.as_ref();
-        let control = &self.control;
-        let events: Vec<Event> = self
-            .nodes
+            re: self.re.as_ref(),
+            control: &self.control,
+            controller: &self.controller,
+        }
+    }
+
+    fn refresh_transmitters(&mut self) {
+        let t = self.time_s();
+        let period_s = self.period_s;
+        self.nodes
             .par_iter_mut()
-            .zip(heard.into_par_iter())
+            .zip(&mut self.theta)
+            .zip(&mut self.phasor)
+            .zip(&mut self.freq)
+            .for_each(|(((node, theta), phasor), freq)| {
+                node.osc.advance_to(t, &mut node.osc_rng);
+                let c = node.ctrl.correction_at(period_s) + node.coarse_rad;
+                *theta = node.osc.phase_rad() + c + node.extra_rad;
+                *phasor = cis(*theta);
+                *freq = TAU * node.osc.frequency_offset_hz()
+                    + node.ctrl.frequency_rad_per_s()
+                    + node.coarse_rad_per_s
+                    + node.extra_rad_per_s;
+            });
+        self.tx.rebuild(&self.nodes);
+    }
+
+    /// Simulates one sync period: measurements on the current state, protocol steps, controller
+    /// updates, then every oscillator, NCO and link advances to the next period.
+    pub fn step(&mut self) {
+        // each node hears and steps in one pass: a period's measurements read only the state
+        // of the previous period (`ctx`), never another node's
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let ctx = self.ctx();
+        let events: Vec<Event> = nodes
+            .par_iter_mut()
             .enumerate()
-            .map(|(i, (node, h))| node_step(&ctx, re, control, i, node, h))
+            .map_init(Heard::default, |h, (i, node)| {
+                let on = ctx.hear(i, &node.proto, h);
+                node_step(&ctx, i, node, on.then_some(&*h))
+            })
             .collect();
+        self.nodes = nodes;
         self.events = events
             .into_iter()
             .enumerate()
@@ -1211,19 +1279,12 @@ impl Engine {
 
 /// One node's period: protocol step on the power sums, coarse accumulation, then the
 /// measurement (control-level draw or RE-level estimator) and the controller update, or a lock.
-fn node_step(
-    ctx: &Ctx<'_>,
-    re: Option<&ReShared>,
-    control: &ControlShared,
-    i: usize,
-    node: &mut Node,
-    h: Option<Heard>,
-) -> Event {
+fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Event {
     node.measured = None;
     let Some(h) = h else {
         return Event::None;
     };
-    let params = ctx.params;
+    let (params, re, control) = (ctx.params, ctx.re, ctx.control);
     let before = node.proto.tracks();
     let ev = node.proto.step(&h.obs, &params.protocol);
     let lock = matches!(ev, Event::Joined(_) | Event::Moved(..) | Event::Locked);
@@ -1254,7 +1315,7 @@ fn node_step(
                 let usable = m.kind == MeasurementKind::Tracking && m.signal != SignalState::Lost;
                 Some(usable.then_some(m.phase_rad))
             }
-            _ => ctx.control_measure(control, i, node, l, &h),
+            _ => ctx.control_measure(control, i, node, l, h),
         },
         _ => None,
     };
@@ -1338,10 +1399,7 @@ fn node_step(
                     node.coarse_hz = Some(rel / TAU);
                 }
             }
-            node.ctrl = params
-                .controller
-                .build()
-                .expect("controller parameters validated at construction");
+            node.ctrl = ctx.controller.instance();
             node.ctrl.update(None);
             match (re, node.re.as_mut()) {
                 (Some(sh), Some(r)) => {
@@ -1370,16 +1428,15 @@ fn node_step(
                         .iter()
                         .enumerate()
                         .filter(|&(k, a)| {
-                            ctx.link_factor[i][k] > 0.0 && ctx.tx[a.from as usize].contains(&l)
+                            ctx.link_factor[i][k] > 0.0 && ctx.tx.of(a.from as usize).contains(&l)
                         })
                         .map(|(k, a)| (k as u32, a.snr * ctx.link_factor[i][k]))
                         .collect();
                     members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                     let set = params.protocol.tx_set(l);
-                    for (k, _) in members {
-                        node.basis
-                            .add(k, &mut |kk| control.response(ctx.topology, i, kk, set));
-                    }
+                    let ks: Vec<u32> = members.iter().map(|m| m.0).collect();
+                    node.basis
+                        .extend(&ks, &mut |kk| control.response(ctx.topology, i, kk, set));
                     ctx.fill_basis(control, i, own, l, &mut node.basis);
                     node.basis.set_reference();
                 }
@@ -1407,7 +1464,7 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
         let tracked = child
             .tracks()
             .ok_or_else(|| format!("node {c} has a parent but tracks nothing"))?;
-        if !engine.tx[p as usize].contains(&tracked) {
+        if !engine.tx.of(p as usize).contains(&tracked) {
             return Err(format!(
                 "edge {p}→{c}: parent does not transmit layer {tracked}"
             ));
