@@ -55,7 +55,9 @@
 //! [`TdlLink`]: super::signal::TdlLink
 
 use super::composite::Basis;
-use super::protocol::{Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role};
+use super::protocol::{
+    Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role, Thresholds,
+};
 use super::signal::{
     coarse_cfo_var_hz2, receive_into, Arrival, CoarseCfoEstimator, CompositePhaseEstimator,
     EstimatorConfig, LayerSignal, MeasurementKind, ReferenceUpdate, SignalError, SignalState,
@@ -312,6 +314,8 @@ struct Node {
     /// A frequency step of the oscillator after construction (rad/s) and its phase (rad).
     extra_rad_per_s: f64,
     extra_rad: f64,
+    /// Its incoming links' channel phases, per audible index.
+    links: Vec<LinkPhase>,
     /// Control level: the tracked layer's basis and reference.
     basis: Basis,
     /// Whether the controller has been fed since the last lock.
@@ -321,7 +325,7 @@ struct Node {
     measured: Option<f64>,
     /// The coarse relative-frequency estimate applied at the last lock (Hz).
     coarse_hz: Option<f64>,
-    re: Option<ReNode>,
+    re: Option<Box<ReNode>>,
     stats: ControllerStats,
 }
 
@@ -520,15 +524,14 @@ pub struct Engine {
     params: EngineParams,
     topology: Topology,
     nodes: Vec<Node>,
-    links: Vec<Vec<LinkPhase>>,
     /// Link gain factors (1 = nominal) per receiver and audible index, for blockage and dips.
     link_factor: Vec<Vec<f64>>,
     period: u64,
     period_s: f64,
-    /// Per node this period: transmitted phase θ, phasor and frequency (rad/s).
-    theta: Vec<f64>,
-    phasor: Vec<C64>,
-    freq: Vec<f64>,
+    /// What every node transmits this period.
+    now: Transmissions,
+    /// The next period's, filled during a step.
+    next: Transmissions,
     /// Per node: the layers it transmits now.
     tx: Transmitting,
     events: Vec<(u32, Event)>,
@@ -537,6 +540,47 @@ pub struct Engine {
     control: ControlShared,
     /// The controller every lock starts afresh.
     controller: ControllerPrototype,
+}
+
+/// Per node what it transmits in a period: its phase θ (rad, unwrapped), and what its receivers
+/// read of it in one record.
+#[derive(Clone, Debug, Default)]
+struct Transmissions {
+    theta: Vec<f64>,
+    sent: Vec<Sent>,
+}
+
+impl Transmissions {
+    fn new(n: usize) -> Self {
+        Transmissions {
+            theta: vec![0.0; n],
+            sent: vec![Sent::default(); n],
+        }
+    }
+}
+
+/// One node's transmission as its receivers read it (one cache line holds two).
+#[derive(Clone, Copy, Debug, Default)]
+struct Sent {
+    /// e^{jθ}.
+    phasor: C64,
+    /// Frequency (rad/s).
+    freq: f64,
+    /// Its lowest-indexed layer (as listed by the protocol) and how many it transmits; with
+    /// more than one, [`Transmitting`] lists them.
+    layer: Layer,
+    n_layers: u32,
+}
+
+impl Sent {
+    fn new(theta: f64, freq: f64, layers: &[Layer]) -> Self {
+        Sent {
+            phasor: cis(theta),
+            freq,
+            layer: layers.first().copied().unwrap_or_default(),
+            n_layers: layers.len() as u32,
+        }
+    }
 }
 
 /// Per node the layers it transmits, in one buffer (most nodes hold one layer or none): rebuilt
@@ -600,20 +644,31 @@ impl Heard {
 struct Ctx<'a> {
     params: &'a EngineParams,
     topology: &'a Topology,
-    links: &'a [Vec<LinkPhase>],
     link_factor: &'a [Vec<f64>],
     theta: &'a [f64],
-    phasor: &'a [C64],
-    freq: &'a [f64],
+    sent: &'a [Sent],
     tx: &'a Transmitting,
     period: u64,
     period_s: f64,
+    /// The protocol's thresholds, linear.
+    thresholds: Thresholds,
     re: Option<&'a ReShared>,
     control: &'a ControlShared,
     controller: &'a ControllerPrototype,
 }
 
 impl Ctx<'_> {
+    /// The layers node `m` transmits.
+    #[inline]
+    fn layers(&self, m: usize) -> &[Layer] {
+        let s = &self.sent[m];
+        match s.n_layers {
+            0 => &[],
+            1 => std::slice::from_ref(&s.layer),
+            _ => self.tx.of(m),
+        }
+    }
+
     /// What node `i` (protocol `proto`) hears this period, into `h`; false when it is off.
     fn hear(&self, i: usize, proto: &NodeProtocol, h: &mut Heard) -> bool {
         if !proto.is_on() {
@@ -629,7 +684,7 @@ impl Ctx<'_> {
         for (k, a) in self.topology.audible[i].iter().enumerate() {
             let m = a.from as usize;
             let f = factors[k];
-            let tx = self.tx.of(m);
+            let tx = self.layers(m);
             if f <= 0.0 || tx.is_empty() {
                 continue;
             }
@@ -641,13 +696,13 @@ impl Ctx<'_> {
                 match h.layers.iter_mut().find(|e| e.layer == l) {
                     Some(e) => {
                         e.power += snr;
-                        e.freq += snr * self.freq[m];
+                        e.freq += snr * self.sent[m].freq;
                     }
                     None => h.layers.push(HeardLayer {
                         layer: l,
                         set: p.tx_set(l),
                         power: snr,
-                        freq: snr * self.freq[m],
+                        freq: snr * self.sent[m].freq,
                     }),
                 }
             }
@@ -671,10 +726,12 @@ impl Ctx<'_> {
 
     /// Control level: node `i`'s u for layer `l` in its basis (transmitters of `l` that are not
     /// members yet join it); false when no member transmits or the node cannot hear the set.
+    #[allow(clippy::too_many_arguments)]
     fn fill_basis(
         &self,
         control: &ControlShared,
         i: usize,
+        links: &[LinkPhase],
         own: Option<Layer>,
         l: Layer,
         basis: &mut Basis,
@@ -690,15 +747,15 @@ impl Ctx<'_> {
         let mut any = false;
         // transmitters that are not members yet, with their u
         let mut joining: Vec<(u32, C64)> = Vec::new();
-        let own_phasor = self.phasor[i].conj();
+        let own_phasor = self.sent[i].phasor.conj();
         let factors = &self.link_factor[i];
         for (k, a) in self.topology.audible[i].iter().enumerate() {
             let m = a.from as usize;
             let f = factors[k];
-            if f <= 0.0 || !self.tx.of(m).contains(&l) {
+            if f <= 0.0 || !self.layers(m).contains(&l) {
                 continue;
             }
-            let u = self.phasor[m] * own_phasor * self.links[i][k].phasor * f.sqrt();
+            let u = self.sent[m].phasor * own_phasor * links[k].phasor * f.sqrt();
             match basis.position(k as u32) {
                 Some(pos) => basis.u[pos] = u,
                 None => joining.push((k as u32, u)),
@@ -731,7 +788,8 @@ impl Ctx<'_> {
         if fresh {
             node.basis.reset(Some(l));
         }
-        if !self.fill_basis(control, i, node.proto.layer(), l, &mut node.basis) {
+        let own = node.proto.layer();
+        if !self.fill_basis(control, i, &node.links, own, l, &mut node.basis) {
             return None;
         }
         if fresh {
@@ -763,6 +821,7 @@ impl Ctx<'_> {
         &self,
         re: &ReShared,
         i: usize,
+        links: &[LinkPhase],
         layer: Layer,
         block: Block,
         scratch: &mut Scratch,
@@ -828,7 +887,7 @@ impl Ctx<'_> {
                 let m = self.topology.audible[i][k].from as usize;
                 Arrival {
                     channel: &scratch.channels[k],
-                    phase_rad: self.theta[m] + self.links[i][k].phasor.arg() + self.freq[m] * dt,
+                    phase_rad: self.theta[m] + links[k].phasor.arg() + self.sent[m].freq * dt,
                 }
             })
             .collect();
@@ -853,7 +912,7 @@ impl Ctx<'_> {
             j += 1;
             start = end;
         }
-        receive_into(&layers, self.theta[i] + self.freq[i] * dt, 1.0, rng, y);
+        receive_into(&layers, self.theta[i] + self.sent[i].freq * dt, 1.0, rng, y);
     }
 }
 
@@ -935,7 +994,7 @@ impl Engine {
             let re_node = match (&params.fidelity, &re) {
                 (Fidelity::ResourceElement(cfg), Some(sh)) => {
                     let m = sh.grid.res_per_set();
-                    Some(ReNode {
+                    Some(Box::new(ReNode {
                         rng: s.child("re-noise").rng(),
                         estimator: CompositePhaseEstimator::new(cfg.signal.estimator.clone(), m)?,
                         y1: vec![C64::default(); m],
@@ -948,7 +1007,7 @@ impl Engine {
                             entries: Vec::new(),
                         },
                         snr: None,
-                    })
+                    }))
                 }
                 _ => None,
             };
@@ -962,6 +1021,7 @@ impl Engine {
                 coarse_rad: 0.0,
                 extra_rad_per_s: 0.0,
                 extra_rad: 0.0,
+                links: Vec::new(),
                 basis: Basis::default(),
                 engaged: false,
                 acq: Acquisition::default(),
@@ -972,25 +1032,21 @@ impl Engine {
             });
         }
         let knot = params.link_knot_periods.max(1) as f64;
-        let links: Vec<Vec<LinkPhase>> = topology
-            .audible
-            .iter()
-            .enumerate()
-            .map(|(i, list)| {
-                let mut rng = seeds.child("link").index(i as u64).rng();
-                list.iter()
-                    .map(|_| {
-                        let phase0 = rng.random_range(0.0..TAU);
-                        let inc = (params.link_phase_rad2_per_s * knot * period_s).sqrt()
-                            * rng.sample::<f64, _>(StandardNormal);
-                        LinkPhase {
-                            phasor: cis(phase0),
-                            step: cis(inc / knot),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        for (i, (node, list)) in nodes.iter_mut().zip(&topology.audible).enumerate() {
+            let mut rng = seeds.child("link").index(i as u64).rng();
+            node.links = list
+                .iter()
+                .map(|_| {
+                    let phase0 = rng.random_range(0.0..TAU);
+                    let inc = (params.link_phase_rad2_per_s * knot * period_s).sqrt()
+                        * rng.sample::<f64, _>(StandardNormal);
+                    LinkPhase {
+                        phasor: cis(phase0),
+                        step: cis(inc / knot),
+                    }
+                })
+                .collect();
+        }
         let link_factor = topology
             .audible
             .iter()
@@ -1000,13 +1056,11 @@ impl Engine {
             params,
             topology,
             nodes,
-            links,
             link_factor,
             period: 0,
             period_s,
-            theta: vec![0.0; n],
-            phasor: vec![C64::default(); n],
-            freq: vec![0.0; n],
+            now: Transmissions::new(n),
+            next: Transmissions::new(n),
             tx: Transmitting::default(),
             events: Vec::new(),
             seeds: *seeds,
@@ -1050,12 +1104,12 @@ impl Engine {
 
     /// Transmitted phase θ_n of every node at the current period (rad, unwrapped).
     pub fn phases(&self) -> &[f64] {
-        &self.theta
+        &self.now.theta
     }
 
     /// Transmitted frequency of every node (Hz, offset from the nominal carrier).
     pub fn frequencies_hz(&self) -> impl Iterator<Item = f64> + '_ {
-        self.freq.iter().map(|f| f / TAU)
+        self.now.sent.iter().map(|s| s.freq / TAU)
     }
 
     /// The per-layer SINRs node `i` observes in the current state (None when off).
@@ -1129,7 +1183,7 @@ impl Engine {
     /// Kills node `i` (it stops transmitting and listening).
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].proto.kill();
-        self.tx.rebuild(&self.nodes);
+        self.transmit_layers_changed(i);
     }
 
     /// Revives or adds node `i`: it scans (regular) or resumes its root role, with its
@@ -1139,6 +1193,13 @@ impl Engine {
         node.proto.revive();
         node.engaged = false;
         node.acq = Acquisition::default();
+        self.transmit_layers_changed(i);
+    }
+
+    /// Node `i`'s protocol changed between periods: what it transmits follows.
+    fn transmit_layers_changed(&mut self, i: usize) {
+        let s = &mut self.now.sent[i];
+        *s = Sent::new(self.now.theta[i], s.freq, self.nodes[i].proto.tx_layers());
         self.tx.rebuild(&self.nodes);
     }
 
@@ -1146,7 +1207,7 @@ impl Engine {
     /// retune; notes/000 §4.1 item 2), on top of its drawn offset and walk.
     pub fn step_oscillator_frequency(&mut self, i: usize, delta_hz: f64) {
         self.nodes[i].extra_rad_per_s += TAU * delta_hz;
-        self.freq[i] += TAU * delta_hz;
+        self.now.sent[i].freq += TAU * delta_hz;
     }
 
     /// Scales the power of link `from` → `to` by `factor` (0 = blocked, 1 = nominal); returns
@@ -1185,14 +1246,13 @@ impl Engine {
         Ctx {
             params: &self.params,
             topology: &self.topology,
-            links: &self.links,
             link_factor: &self.link_factor,
-            theta: &self.theta,
-            phasor: &self.phasor,
-            freq: &self.freq,
+            theta: &self.now.theta,
+            sent: &self.now.sent,
             tx: &self.tx,
             period: self.period,
             period_s: self.period_s,
+            thresholds: self.params.protocol.thresholds(),
             re: self.re.as_ref(),
             control: &self.control,
             controller: &self.controller,
@@ -1200,80 +1260,103 @@ impl Engine {
     }
 
     fn refresh_transmitters(&mut self) {
-        let t = self.time_s();
-        let period_s = self.period_s;
-        self.nodes
-            .par_iter_mut()
-            .zip(&mut self.theta)
-            .zip(&mut self.phasor)
-            .zip(&mut self.freq)
-            .for_each(|(((node, theta), phasor), freq)| {
-                node.osc.advance_to(t, &mut node.osc_rng);
-                let c = node.ctrl.correction_at(period_s) + node.coarse_rad;
-                *theta = node.osc.phase_rad() + c + node.extra_rad;
-                *phasor = cis(*theta);
-                *freq = TAU * node.osc.frequency_offset_hz()
-                    + node.ctrl.frequency_rad_per_s()
-                    + node.coarse_rad_per_s
-                    + node.extra_rad_per_s;
-            });
+        let (t, period_s) = (self.time_s(), self.period_s);
+        let now = &mut self.now;
+        (&mut self.nodes, &mut now.theta, &mut now.sent)
+            .into_par_iter()
+            .for_each(|(node, theta, sent)| (*theta, *sent) = node.transmit_at(t, period_s));
         self.tx.rebuild(&self.nodes);
     }
 
     /// Simulates one sync period: measurements on the current state, protocol steps, controller
     /// updates, then every oscillator, NCO and link advances to the next period.
     pub fn step(&mut self) {
-        // each node hears and steps in one pass: a period's measurements read only the state
-        // of the previous period (`ctx`), never another node's
+        // One pass over the nodes: each hears and steps on the current state (`ctx`, never
+        // another node's), then advances to the next period into `next`, which becomes the
+        // current state once every node is done.
+        let walk = LinkWalk::new(&self.params, &self.seeds, self.period, self.period_s);
+        let t_next = (self.period + 1) as f64 * self.period_s;
+        let period_s = self.period_s;
         let mut nodes = std::mem::take(&mut self.nodes);
+        let mut next = std::mem::take(&mut self.next);
         let ctx = self.ctx();
-        let events: Vec<Event> = nodes
-            .par_iter_mut()
+        let events: Vec<Event> = (&mut nodes, &mut next.theta, &mut next.sent)
+            .into_par_iter()
             .enumerate()
-            .map_init(Heard::default, |h, (i, node)| {
+            .map_init(Heard::default, |h, (i, (node, theta, sent))| {
                 let on = ctx.hear(i, &node.proto, h);
-                node_step(&ctx, i, node, on.then_some(&*h))
+                let ev = node_step(&ctx, i, node, on.then_some(&*h));
+                // the coarse stage's phase ramps with its frequency
+                node.coarse_rad += node.coarse_rad_per_s * period_s;
+                node.extra_rad += node.extra_rad_per_s * period_s;
+                walk.advance(i, &mut node.links);
+                (*theta, *sent) = node.transmit_at(t_next, period_s);
+                ev
             })
             .collect();
         self.nodes = nodes;
+        self.next = std::mem::replace(&mut self.now, next);
+        self.period += 1;
+        self.tx.rebuild(&self.nodes);
         self.events = events
             .into_iter()
             .enumerate()
             .filter(|(_, e)| *e != Event::None)
             .map(|(i, e)| (i as u32, e))
             .collect();
-        // the coarse stage's phase ramps with its frequency
-        for node in &mut self.nodes {
-            node.coarse_rad += node.coarse_rad_per_s * self.period_s;
-            node.extra_rad += node.extra_rad_per_s * self.period_s;
+    }
+}
+
+/// One period's step of the link-phase walks: knots every `link_knot_periods` periods, linear
+/// in between.
+struct LinkWalk {
+    knot: u64,
+    /// Whether this period ends at a knot: each link draws its next increment.
+    renew: bool,
+    /// Std of the increment between knots (rad).
+    sd: f64,
+    /// The streams of this period's knot draws (per receiver).
+    seeds: SeedTree,
+}
+
+impl LinkWalk {
+    fn new(params: &EngineParams, seeds: &SeedTree, period: u64, period_s: f64) -> Self {
+        let knot = params.link_knot_periods.max(1) as u64;
+        LinkWalk {
+            knot,
+            renew: (period + 1).is_multiple_of(knot),
+            sd: (params.link_phase_rad2_per_s * knot as f64 * period_s).sqrt(),
+            seeds: seeds.child("link-knot").index(period),
         }
-        self.advance_links();
-        self.period += 1;
-        self.refresh_transmitters();
     }
 
-    fn advance_links(&mut self) {
-        let knot = self.params.link_knot_periods.max(1) as u64;
-        let renew = (self.period + 1).is_multiple_of(knot);
-        let sd = (self.params.link_phase_rad2_per_s * knot as f64 * self.period_s).sqrt();
-        for (i, list) in self.links.iter_mut().enumerate() {
-            let mut rng = None;
-            for lp in list.iter_mut() {
-                lp.phasor *= lp.step;
-                if renew && sd > 0.0 {
-                    let r = rng.get_or_insert_with(|| {
-                        self.seeds
-                            .child("link-knot")
-                            .index(self.period)
-                            .index(i as u64)
-                            .rng()
-                    });
-                    let inc: f64 = sd * r.sample::<f64, _>(StandardNormal);
-                    lp.step = cis(inc / knot as f64);
-                    lp.phasor /= lp.phasor.norm();
-                }
+    /// Advances the links into node `i`.
+    fn advance(&self, i: usize, links: &mut [LinkPhase]) {
+        let mut rng = None;
+        for lp in links {
+            lp.phasor *= lp.step;
+            if self.renew && self.sd > 0.0 {
+                let r = rng.get_or_insert_with(|| self.seeds.index(i as u64).rng());
+                let inc: f64 = self.sd * r.sample::<f64, _>(StandardNormal);
+                lp.step = cis(inc / self.knot as f64);
+                lp.phasor /= lp.phasor.norm();
             }
         }
+    }
+}
+
+impl Node {
+    /// Advances the oscillator to `t` (s) and returns what the node transmits then: phase θ and
+    /// its record.
+    fn transmit_at(&mut self, t: f64, period_s: f64) -> (f64, Sent) {
+        self.osc.advance_to(t, &mut self.osc_rng);
+        let c = self.ctrl.correction_at(period_s) + self.coarse_rad;
+        let theta = self.osc.phase_rad() + c + self.extra_rad;
+        let freq = TAU * self.osc.frequency_offset_hz()
+            + self.ctrl.frequency_rad_per_s()
+            + self.coarse_rad_per_s
+            + self.extra_rad_per_s;
+        (theta, Sent::new(theta, freq, self.proto.tx_layers()))
     }
 }
 
@@ -1286,7 +1369,9 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
     };
     let (params, re, control) = (ctx.params, ctx.re, ctx.control);
     let before = node.proto.tracks();
-    let ev = node.proto.step(&h.obs, &params.protocol);
+    let ev = node
+        .proto
+        .step_with(&h.obs, &params.protocol, &ctx.thresholds);
     let lock = matches!(ev, Event::Joined(_) | Event::Moved(..) | Event::Locked);
     let tracks = node.proto.tracks();
     let coarse_on = matches!(params.coarse_cfo, CoarseCfo::TwoSymbol { .. });
@@ -1297,6 +1382,7 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                 ctx.receive(
                     sh,
                     i,
+                    &node.links,
                     l,
                     Block::Sync,
                     &mut r.scratch,
@@ -1341,7 +1427,17 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                     (Block::Sync, &mut r.y1, &mut r.code1),
                     (Block::Acquisition, &mut r.y2, &mut r.code2),
                 ] {
-                    ctx.receive(sh, i, l, block, &mut r.scratch, &mut r.rng, y, code);
+                    ctx.receive(
+                        sh,
+                        i,
+                        &node.links,
+                        l,
+                        block,
+                        &mut r.scratch,
+                        &mut r.rng,
+                        y,
+                        code,
+                    );
                 }
                 node.acq.coarse.add(&r.y1, &r.code1, &r.y2, &r.code2);
                 have_sync_block = true;
@@ -1391,9 +1487,10 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                     });
                     let err: f64 = node.rng.sample(StandardNormal);
                     let composite_freq = h.layer(l).1;
-                    let rel = composite_freq - ctx.freq[i] + TAU * coarse_std * err;
+                    let own_freq = ctx.sent[i].freq;
+                    let rel = composite_freq - own_freq + TAU * coarse_std * err;
                     node.coarse_rad_per_s += composite_freq
-                        - (ctx.freq[i] - node.ctrl.frequency_rad_per_s()
+                        - (own_freq - node.ctrl.frequency_rad_per_s()
                             + node.ctrl.holdover_frequency_rad_per_s())
                         + TAU * coarse_std * err;
                     node.coarse_hz = Some(rel / TAU);
@@ -1407,6 +1504,7 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                         ctx.receive(
                             sh,
                             i,
+                            &node.links,
                             l,
                             Block::Sync,
                             &mut r.scratch,
@@ -1428,7 +1526,7 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                         .iter()
                         .enumerate()
                         .filter(|&(k, a)| {
-                            ctx.link_factor[i][k] > 0.0 && ctx.tx.of(a.from as usize).contains(&l)
+                            ctx.link_factor[i][k] > 0.0 && ctx.layers(a.from as usize).contains(&l)
                         })
                         .map(|(k, a)| (k as u32, a.snr * ctx.link_factor[i][k]))
                         .collect();
@@ -1437,7 +1535,7 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                     let ks: Vec<u32> = members.iter().map(|m| m.0).collect();
                     node.basis
                         .extend(&ks, &mut |kk| control.response(ctx.topology, i, kk, set));
-                    ctx.fill_basis(control, i, own, l, &mut node.basis);
+                    ctx.fill_basis(control, i, &node.links, own, l, &mut node.basis);
                     node.basis.set_reference();
                 }
             }
