@@ -532,7 +532,7 @@ pub struct Engine {
     now: Transmissions,
     /// The next period's, filled during a step.
     next: Transmissions,
-    /// Per node: the layers it transmits now.
+    /// Per node: the layers its role transmits while rooted.
     tx: Transmitting,
     events: Vec<(u32, Event)>,
     seeds: SeedTree,
@@ -583,8 +583,9 @@ impl Sent {
     }
 }
 
-/// Per node the layers it transmits, in one buffer (most nodes hold one layer or none): rebuilt
-/// from the protocols after every period and when a node is killed or revived.
+/// Per node the layers its role transmits while rooted (a root's or root candidate's; none for
+/// a regular node), in one buffer. Roles do not change, and a node that transmits more than one
+/// layer is a rooted one, so with [`Sent`] this tells every node's layers.
 #[derive(Clone, Debug, Default)]
 struct Transmitting {
     /// Node i's layers are `layers[start[i]..start[i + 1]]`.
@@ -593,18 +594,29 @@ struct Transmitting {
 }
 
 impl Transmitting {
-    /// The layers node `i` transmits.
-    fn of(&self, i: usize) -> &[Layer] {
-        &self.layers[self.start[i] as usize..self.start[i + 1] as usize]
+    fn new(nodes: &[Node]) -> Self {
+        let mut t = Transmitting {
+            start: vec![0],
+            layers: Vec::new(),
+        };
+        for node in nodes {
+            if let Role::Root { tx_layers } | Role::RootCandidate { tx_layers, .. } =
+                &node.proto.role
+            {
+                t.layers.extend_from_slice(tx_layers);
+            }
+            t.start.push(t.layers.len() as u32);
+        }
+        t
     }
 
-    fn rebuild(&mut self, nodes: &[Node]) {
-        self.start.clear();
-        self.layers.clear();
-        self.start.push(0);
-        for node in nodes {
-            self.layers.extend_from_slice(node.proto.tx_layers());
-            self.start.push(self.layers.len() as u32);
+    /// The layers node `m` transmits, by its record `s`.
+    #[inline]
+    fn of<'a>(&'a self, s: &'a Sent, m: usize) -> &'a [Layer] {
+        match s.n_layers {
+            0 => &[],
+            1 => std::slice::from_ref(&s.layer),
+            _ => &self.layers[self.start[m] as usize..self.start[m + 1] as usize],
         }
     }
 }
@@ -661,12 +673,7 @@ impl Ctx<'_> {
     /// The layers node `m` transmits.
     #[inline]
     fn layers(&self, m: usize) -> &[Layer] {
-        let s = &self.sent[m];
-        match s.n_layers {
-            0 => &[],
-            1 => std::slice::from_ref(&s.layer),
-            _ => self.tx.of(m),
-        }
+        self.tx.of(&self.sent[m], m)
     }
 
     /// What node `i` (protocol `proto`) hears this period, into `h`; false when it is off.
@@ -832,7 +839,7 @@ impl Ctx<'_> {
         let p = &self.params.protocol;
         let set = p.tx_set(layer);
         let own_set = match self.params.half_duplex {
-            HalfDuplex::TimeMultiplexed => self.tx.of(i).iter().min().map(|&l| p.tx_set(l)),
+            HalfDuplex::TimeMultiplexed => self.layers(i).iter().min().map(|&l| p.tx_set(l)),
             HalfDuplex::SeparateChains => None,
         };
         let grid = &re.grid;
@@ -851,7 +858,7 @@ impl Ctx<'_> {
                 if self.link_factor[i][k] <= 0.0 {
                     continue;
                 }
-                for &l in self.tx.of(a.from as usize) {
+                for &l in self.layers(a.from as usize) {
                     if p.tx_set(l) == set {
                         scratch.entries.push((l, k));
                     }
@@ -1068,6 +1075,7 @@ impl Engine {
             control,
             controller,
         };
+        e.tx = Transmitting::new(&e.nodes);
         e.refresh_transmitters();
         Ok(e)
     }
@@ -1200,7 +1208,11 @@ impl Engine {
     fn transmit_layers_changed(&mut self, i: usize) {
         let s = &mut self.now.sent[i];
         *s = Sent::new(self.now.theta[i], s.freq, self.nodes[i].proto.tx_layers());
-        self.tx.rebuild(&self.nodes);
+    }
+
+    /// The layers node `m` transmits now.
+    fn transmits(&self, m: usize) -> &[Layer] {
+        self.tx.of(&self.now.sent[m], m)
     }
 
     /// Steps node `i`'s oscillator frequency by `delta_hz` from now on (a temperature step, a
@@ -1232,7 +1244,8 @@ impl Engine {
         for (c, node) in self.nodes.iter().enumerate() {
             if let Some(l) = node.proto.tracks() {
                 for (k, a) in self.topology.audible[c].iter().enumerate() {
-                    if self.link_factor[c][k] > 0.0 && self.tx.of(a.from as usize).contains(&l) {
+                    if self.link_factor[c][k] > 0.0 && self.transmits(a.from as usize).contains(&l)
+                    {
                         edges.push((a.from, c as u32));
                     }
                 }
@@ -1265,7 +1278,6 @@ impl Engine {
         (&mut self.nodes, &mut now.theta, &mut now.sent)
             .into_par_iter()
             .for_each(|(node, theta, sent)| (*theta, *sent) = node.transmit_at(t, period_s));
-        self.tx.rebuild(&self.nodes);
     }
 
     /// Simulates one sync period: measurements on the current state, protocol steps, controller
@@ -1297,7 +1309,6 @@ impl Engine {
         self.nodes = nodes;
         self.next = std::mem::replace(&mut self.now, next);
         self.period += 1;
-        self.tx.rebuild(&self.nodes);
         self.events = events
             .into_iter()
             .enumerate()
@@ -1562,7 +1573,7 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
         let tracked = child
             .tracks()
             .ok_or_else(|| format!("node {c} has a parent but tracks nothing"))?;
-        if !engine.tx.of(p as usize).contains(&tracked) {
+        if !engine.transmits(p as usize).contains(&tracked) {
             return Err(format!(
                 "edge {p}→{c}: parent does not transmit layer {tracked}"
             ));
