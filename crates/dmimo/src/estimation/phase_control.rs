@@ -1782,6 +1782,40 @@ impl ControllerParams {
             ControllerParams::Robust(p) => Box::new(Robust::new(p)?),
         })
     }
+
+    /// Builds the controller once, for a caller that starts many fresh ones (construction runs
+    /// the loop analysis; [`ControllerPrototype::instance`] only clones).
+    ///
+    /// # Errors
+    /// The constructor's errors.
+    pub fn prototype(&self) -> Result<ControllerPrototype, PhaseControlError> {
+        Ok(match *self {
+            ControllerParams::Pi(p) => ControllerPrototype::Pi(Pi::new(p)?),
+            ControllerParams::Kalman(p) => ControllerPrototype::Kalman(Kalman::new(p)?),
+            ControllerParams::Robust(p) => ControllerPrototype::Robust(Robust::new(p)?),
+        })
+    }
+}
+
+/// A controller at rest, built once by [`ControllerParams::prototype`]. Construction is
+/// deterministic, so every [`ControllerPrototype::instance`] is the controller
+/// [`ControllerParams::build`] would return.
+#[derive(Clone, Debug)]
+pub enum ControllerPrototype {
+    Pi(Pi),
+    Kalman(Kalman),
+    Robust(Robust),
+}
+
+impl ControllerPrototype {
+    /// A fresh controller (a clone of the prototype).
+    pub fn instance(&self) -> Box<dyn PhaseController> {
+        match self {
+            ControllerPrototype::Pi(c) => Box::new(c.clone()),
+            ControllerPrototype::Kalman(c) => Box::new(c.clone()),
+            ControllerPrototype::Robust(c) => Box::new(c.clone()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1920,6 +1954,38 @@ mod tests {
             Box::new(Kalman::new(KalmanParams::new(T, test_wander(), R_TEST)).unwrap()),
             Box::new(Robust::new(robust).unwrap()),
         ]
+    }
+
+    #[test]
+    fn prototype_instances_equal_built_controllers() {
+        let robust = Robust::design(&RobustDesign {
+            period_s: T,
+            snr_db: 0.0,
+            m_res: 150,
+            phase_noise_rad2_per_s: test_wander().phase_noise_rad2_per_s,
+            freq_walk_hz2_per_s: test_wander().freq_walk_hz2_per_s,
+            latency_periods: 0,
+            peaking_target_db: 0.1,
+        })
+        .unwrap();
+        for params in [
+            ControllerParams::Pi(PiParams::from_damping(T, 0.707, 0.05)),
+            ControllerParams::Kalman(KalmanParams::new(T, test_wander(), R_TEST)),
+            ControllerParams::Robust(robust),
+        ] {
+            let proto = params.prototype().unwrap();
+            // an instance used for a while leaves the prototype at rest
+            let mut used = proto.instance();
+            used.update(Some(0.3));
+            let (mut a, mut b) = (params.build().unwrap(), proto.instance());
+            let mut rng = TestRng::new(5);
+            for k in 0..500 {
+                let e = (k % 7 != 3).then(|| 0.2 + 0.1 * rng.normal());
+                let (ua, ub) = (a.update(e), b.update(e));
+                assert_eq!(ua, ub, "{} at {k}", a.name());
+                assert_eq!(a.correction_at(T).to_bits(), b.correction_at(T).to_bits());
+            }
+        }
     }
 
     #[test]

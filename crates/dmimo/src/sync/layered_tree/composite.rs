@@ -94,21 +94,30 @@ impl Basis {
     /// set; it joins the full block while there is room (the block is rebuilt, so every full
     /// member's response is asked again), else only its energy is kept.
     pub fn add(&mut self, k: u32, response: &mut dyn FnMut(u32) -> Vec<C64>) {
-        let g = response(k);
-        let energy = g.iter().map(|z| z.norm_sqr()).sum::<f64>() / g.len().max(1) as f64;
-        if self.full < FULL_BLOCK {
-            // insert at the end of the full block
-            let at = self.full;
-            self.ks.insert(at, k);
-            self.diag.insert(at, energy);
-            self.r.insert(at, C64::default());
-            self.w.insert(at, C64::default());
-            self.u.insert(at, C64::default());
-            self.full += 1;
-            let responses: Vec<Vec<C64>> = self.ks[..self.full]
+        self.extend(std::slice::from_ref(&k), response);
+    }
+
+    /// Adds members `ks` in order, leaving the basis exactly as [`Basis::add`] of each in turn
+    /// would, but asking each response once and building the full block once.
+    pub fn extend(&mut self, ks: &[u32], response: &mut dyn FnMut(u32) -> Vec<C64>) {
+        let (block, rest) = ks.split_at(ks.len().min(FULL_BLOCK - self.full));
+        if !block.is_empty() {
+            let mut responses: Vec<Vec<C64>> = self.ks[..self.full]
                 .iter()
-                .map(|&kk| if kk == k { g.clone() } else { response(kk) })
+                .map(|&kk| response(kk))
                 .collect();
+            for &k in block {
+                let g = response(k);
+                // insert at the end of the full block
+                let at = self.full;
+                self.ks.insert(at, k);
+                self.diag.insert(at, energy(&g));
+                self.r.insert(at, C64::default());
+                self.w.insert(at, C64::default());
+                self.u.insert(at, C64::default());
+                self.full += 1;
+                responses.push(g);
+            }
             let n = self.full;
             self.gram = vec![C64::default(); n * n];
             for a in 0..n {
@@ -125,14 +134,17 @@ impl Basis {
                 }
             }
             self.recompute_w();
-        } else {
+        }
+        for &k in rest {
             self.ks.push(k);
-            self.diag.push(energy);
+            self.diag.push(energy(&response(k)));
             self.r.push(C64::default());
             self.w.push(C64::default());
             self.u.push(C64::default());
         }
-        self.reslot();
+        if !ks.is_empty() {
+            self.reslot();
+        }
     }
 
     fn recompute_w(&mut self) {
@@ -179,6 +191,11 @@ impl Basis {
             *r = *r * (1.0 - alpha) + u * rot;
         }
     }
+}
+
+/// Mean power per RE of a response.
+fn energy(g: &[C64]) -> f64 {
+    g.iter().map(|z| z.norm_sqr()).sum::<f64>() / g.len().max(1) as f64
 }
 
 #[cfg(test)]
@@ -245,6 +262,47 @@ mod tests {
         b.u[1] = C64::default();
         let after = b.measure().0.arg();
         assert!((after - before).abs() < 1e-9, "{before} → {after}");
+    }
+
+    #[test]
+    fn extend_equals_adding_one_by_one() {
+        // selective responses on 3 REs, asked from a stateless source
+        let g = |k: u32| -> Vec<C64> {
+            (0..3)
+                .map(|q| cis(0.7 * (k * k + q) as f64) * (1.0 + 0.1 * k as f64))
+                .collect()
+        };
+        let n = FULL_BLOCK as u32 + 4;
+        for (start, at_once) in [(0, n), (3, 2), (5, 7), (FULL_BLOCK as u32, 3)] {
+            let (mut one, mut all) = (Basis::default(), Basis::default());
+            for b in [&mut one, &mut all] {
+                b.reset(Some(2));
+                for k in 0..start {
+                    b.add(k, &mut |k| g(k));
+                }
+                for (j, u) in b.u.iter_mut().enumerate() {
+                    *u = cis(j as f64);
+                }
+                b.set_reference();
+                b.refine(0.1, 0.2);
+            }
+            let ks: Vec<u32> = (start..start + at_once).rev().collect();
+            for &k in &ks {
+                one.add(k, &mut |k| g(k));
+            }
+            let mut asked = 0;
+            all.extend(&ks, &mut |k| {
+                asked += 1;
+                g(k)
+            });
+            assert_eq!(
+                format!("{one:?}"),
+                format!("{all:?}"),
+                "{start} + {at_once}"
+            );
+            let block = (start as usize).min(FULL_BLOCK);
+            assert!(asked <= block + ks.len(), "{asked} responses asked");
+        }
     }
 
     #[test]

@@ -55,14 +55,17 @@
 //! [`TdlLink`]: super::signal::TdlLink
 
 use super::composite::Basis;
-use super::protocol::{Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role};
+use super::protocol::{
+    Event, Layer, NodeProtocol, NodeState, Observation, ProtocolParams, Role, Thresholds,
+};
 use super::signal::{
     coarse_cfo_var_hz2, receive_into, Arrival, CoarseCfoEstimator, CompositePhaseEstimator,
     EstimatorConfig, LayerSignal, MeasurementKind, ReferenceUpdate, SignalError, SignalState,
     SyncGrid, SyncSignalConfig, TdlLink, TdlProfile,
 };
 use crate::estimation::phase_control::{
-    ControllerParams, MeasurementUse, PhaseControlError, PhaseController, Robust, RobustDesign,
+    ControllerParams, ControllerPrototype, MeasurementUse, PhaseControlError, PhaseController,
+    Robust, RobustDesign,
 };
 use crate::radio::oscillator::{Oscillator, OscillatorSpec};
 use crate::rng::{SeedTree, SimRng};
@@ -311,6 +314,8 @@ struct Node {
     /// A frequency step of the oscillator after construction (rad/s) and its phase (rad).
     extra_rad_per_s: f64,
     extra_rad: f64,
+    /// Its incoming links' channel phases, per audible index.
+    links: Vec<LinkPhase>,
     /// Control level: the tracked layer's basis and reference.
     basis: Basis,
     /// Whether the controller has been fed since the last lock.
@@ -320,7 +325,7 @@ struct Node {
     measured: Option<f64>,
     /// The coarse relative-frequency estimate applied at the last lock (Hz).
     coarse_hz: Option<f64>,
-    re: Option<ReNode>,
+    re: Option<Box<ReNode>>,
     stats: ControllerStats,
 }
 
@@ -519,30 +524,122 @@ pub struct Engine {
     params: EngineParams,
     topology: Topology,
     nodes: Vec<Node>,
-    links: Vec<Vec<LinkPhase>>,
     /// Link gain factors (1 = nominal) per receiver and audible index, for blockage and dips.
     link_factor: Vec<Vec<f64>>,
     period: u64,
     period_s: f64,
-    /// Per node this period: transmitted phase θ, phasor and frequency (rad/s).
-    theta: Vec<f64>,
-    phasor: Vec<C64>,
-    freq: Vec<f64>,
-    /// Per node: the layers it transmits now (copied for the parallel pass).
-    tx: Vec<Vec<Layer>>,
+    /// What every node transmits this period.
+    now: Transmissions,
+    /// The next period's, filled during a step.
+    next: Transmissions,
+    /// Per node: the layers its role transmits while rooted.
+    tx: Transmitting,
     events: Vec<(u32, Event)>,
     seeds: SeedTree,
     re: Option<ReShared>,
     control: ControlShared,
+    /// The controller every lock starts afresh.
+    controller: ControllerPrototype,
 }
 
-/// What one receiver saw in a period.
+/// Per node what it transmits in a period: its phase θ (rad, unwrapped), and what its receivers
+/// read of it in one record.
+#[derive(Clone, Debug, Default)]
+struct Transmissions {
+    theta: Vec<f64>,
+    sent: Vec<Sent>,
+}
+
+impl Transmissions {
+    fn new(n: usize) -> Self {
+        Transmissions {
+            theta: vec![0.0; n],
+            sent: vec![Sent::default(); n],
+        }
+    }
+}
+
+/// One node's transmission as its receivers read it (one cache line holds two).
+#[derive(Clone, Copy, Debug, Default)]
+struct Sent {
+    /// e^{jθ}.
+    phasor: C64,
+    /// Frequency (rad/s).
+    freq: f64,
+    /// Its lowest-indexed layer (as listed by the protocol) and how many it transmits; with
+    /// more than one, [`Transmitting`] lists them.
+    layer: Layer,
+    n_layers: u32,
+}
+
+impl Sent {
+    fn new(theta: f64, freq: f64, layers: &[Layer]) -> Self {
+        Sent {
+            phasor: cis(theta),
+            freq,
+            layer: layers.first().copied().unwrap_or_default(),
+            n_layers: layers.len() as u32,
+        }
+    }
+}
+
+/// Per node the layers its role transmits while rooted (a root's or root candidate's; none for
+/// a regular node), in one buffer. Roles do not change, and a node that transmits more than one
+/// layer is a rooted one, so with [`Sent`] this tells every node's layers.
+#[derive(Clone, Debug, Default)]
+struct Transmitting {
+    /// Node i's layers are `layers[start[i]..start[i + 1]]`.
+    start: Vec<u32>,
+    layers: Vec<Layer>,
+}
+
+impl Transmitting {
+    fn new(nodes: &[Node]) -> Self {
+        let mut t = Transmitting {
+            start: vec![0],
+            layers: Vec::new(),
+        };
+        for node in nodes {
+            if let Role::Root { tx_layers } | Role::RootCandidate { tx_layers, .. } =
+                &node.proto.role
+            {
+                t.layers.extend_from_slice(tx_layers);
+            }
+            t.start.push(t.layers.len() as u32);
+        }
+        t
+    }
+
+    /// The layers node `m` transmits, by its record `s`.
+    #[inline]
+    fn of<'a>(&'a self, s: &'a Sent, m: usize) -> &'a [Layer] {
+        match s.n_layers {
+            0 => &[],
+            1 => std::slice::from_ref(&s.layer),
+            _ => &self.layers[self.start[m] as usize..self.start[m + 1] as usize],
+        }
+    }
+}
+
+/// One layer as a receiver hears it in a period.
+#[derive(Clone, Copy, Debug)]
+struct HeardLayer {
+    layer: Layer,
+    /// The frequency set it transmits on.
+    set: u32,
+    /// P_ℓ = Σ s over its transmitters.
+    power: f64,
+    /// The power-weighted mean frequency of its transmitters (rad/s); while hearing, Σ s·f.
+    freq: f64,
+}
+
+/// What one receiver saw in a period (the buffers are reused from receiver to receiver).
+#[derive(Clone, Debug, Default)]
 struct Heard {
     obs: Observation,
-    /// Per heard layer (sorted as `obs`): its power P_ℓ = Σ s and the power-weighted mean
-    /// frequency of its transmitters (rad/s) — a node that locks this period acquires on the
-    /// layer it has just chosen.
-    layers: Vec<(Layer, f64, f64)>,
+    /// Per heard layer, sorted as `obs` — a node that locks this period acquires on the layer it
+    /// has just chosen.
+    layers: Vec<HeardLayer>,
 }
 
 impl Heard {
@@ -550,8 +647,8 @@ impl Heard {
     fn layer(&self, layer: Layer) -> (f64, f64) {
         self.layers
             .iter()
-            .find(|c| c.0 == layer)
-            .map_or((0.0, 0.0), |c| (c.1, c.2))
+            .find(|c| c.layer == layer)
+            .map_or((0.0, 0.0), |c| (c.power, c.freq))
     }
 }
 
@@ -559,23 +656,89 @@ impl Heard {
 struct Ctx<'a> {
     params: &'a EngineParams,
     topology: &'a Topology,
-    links: &'a [Vec<LinkPhase>],
     link_factor: &'a [Vec<f64>],
     theta: &'a [f64],
-    phasor: &'a [C64],
-    freq: &'a [f64],
-    tx: &'a [Vec<Layer>],
+    sent: &'a [Sent],
+    tx: &'a Transmitting,
     period: u64,
     period_s: f64,
+    /// The protocol's thresholds, linear.
+    thresholds: Thresholds,
+    re: Option<&'a ReShared>,
+    control: &'a ControlShared,
+    controller: &'a ControllerPrototype,
 }
 
 impl Ctx<'_> {
+    /// The layers node `m` transmits.
+    #[inline]
+    fn layers(&self, m: usize) -> &[Layer] {
+        self.tx.of(&self.sent[m], m)
+    }
+
+    /// What node `i` (protocol `proto`) hears this period, into `h`; false when it is off.
+    fn hear(&self, i: usize, proto: &NodeProtocol, h: &mut Heard) -> bool {
+        if !proto.is_on() {
+            return false;
+        }
+        let p = &self.params.protocol;
+        let own_set = proto
+            .layer()
+            .filter(|_| self.params.half_duplex == HalfDuplex::TimeMultiplexed)
+            .map(|l| p.tx_set(l));
+        h.layers.clear();
+        let factors = &self.link_factor[i];
+        for (k, a) in self.topology.audible[i].iter().enumerate() {
+            let m = a.from as usize;
+            let f = factors[k];
+            let tx = self.layers(m);
+            if f <= 0.0 || tx.is_empty() {
+                continue;
+            }
+            let snr = a.snr * f;
+            for &l in tx {
+                if own_set.is_some_and(|s| s == p.tx_set(l)) {
+                    continue;
+                }
+                match h.layers.iter_mut().find(|e| e.layer == l) {
+                    Some(e) => {
+                        e.power += snr;
+                        e.freq += snr * self.sent[m].freq;
+                    }
+                    None => h.layers.push(HeardLayer {
+                        layer: l,
+                        set: p.tx_set(l),
+                        power: snr,
+                        freq: snr * self.sent[m].freq,
+                    }),
+                }
+            }
+        }
+        h.layers.sort_unstable_by_key(|e| e.layer);
+        h.obs.layers.clear();
+        for e in &h.layers {
+            let reuse: f64 = h
+                .layers
+                .iter()
+                .filter(|o| o.layer != e.layer && o.set == e.set)
+                .map(|o| o.power)
+                .sum();
+            h.obs.layers.push((e.layer, e.power / (1.0 + reuse)));
+        }
+        for e in &mut h.layers {
+            e.freq /= e.power;
+        }
+        true
+    }
+
     /// Control level: node `i`'s u for layer `l` in its basis (transmitters of `l` that are not
     /// members yet join it); false when no member transmits or the node cannot hear the set.
+    #[allow(clippy::too_many_arguments)]
     fn fill_basis(
         &self,
         control: &ControlShared,
         i: usize,
+        links: &[LinkPhase],
         own: Option<Layer>,
         l: Layer,
         basis: &mut Basis,
@@ -589,24 +752,30 @@ impl Ctx<'_> {
             return false;
         }
         let mut any = false;
-        let own_phasor = self.phasor[i].conj();
+        // transmitters that are not members yet, with their u
+        let mut joining: Vec<(u32, C64)> = Vec::new();
+        let own_phasor = self.sent[i].phasor.conj();
+        let factors = &self.link_factor[i];
         for (k, a) in self.topology.audible[i].iter().enumerate() {
             let m = a.from as usize;
-            let f = self.link_factor[i][k];
-            if f <= 0.0 || !self.tx[m].contains(&l) {
+            let f = factors[k];
+            if f <= 0.0 || !self.layers(m).contains(&l) {
                 continue;
             }
-            let pos = match basis.position(k as u32) {
-                Some(pos) => pos,
-                None => {
-                    basis.add(k as u32, &mut |kk| {
-                        control.response(self.topology, i, kk, set)
-                    });
-                    basis.position(k as u32).expect("just added")
-                }
-            };
-            basis.u[pos] = self.phasor[m] * own_phasor * self.links[i][k].phasor * f.sqrt();
+            let u = self.sent[m].phasor * own_phasor * links[k].phasor * f.sqrt();
+            match basis.position(k as u32) {
+                Some(pos) => basis.u[pos] = u,
+                None => joining.push((k as u32, u)),
+            }
             any = true;
+        }
+        if !joining.is_empty() {
+            let ks: Vec<u32> = joining.iter().map(|j| j.0).collect();
+            basis.extend(&ks, &mut |kk| control.response(self.topology, i, kk, set));
+            for (k, u) in joining {
+                let pos = basis.position(k).expect("just added");
+                basis.u[pos] = u;
+            }
         }
         any
     }
@@ -626,7 +795,8 @@ impl Ctx<'_> {
         if fresh {
             node.basis.reset(Some(l));
         }
-        if !self.fill_basis(control, i, node.proto.layer(), l, &mut node.basis) {
+        let own = node.proto.layer();
+        if !self.fill_basis(control, i, &node.links, own, l, &mut node.basis) {
             return None;
         }
         if fresh {
@@ -658,6 +828,7 @@ impl Ctx<'_> {
         &self,
         re: &ReShared,
         i: usize,
+        links: &[LinkPhase],
         layer: Layer,
         block: Block,
         scratch: &mut Scratch,
@@ -668,7 +839,7 @@ impl Ctx<'_> {
         let p = &self.params.protocol;
         let set = p.tx_set(layer);
         let own_set = match self.params.half_duplex {
-            HalfDuplex::TimeMultiplexed => self.tx[i].iter().min().map(|&l| p.tx_set(l)),
+            HalfDuplex::TimeMultiplexed => self.layers(i).iter().min().map(|&l| p.tx_set(l)),
             HalfDuplex::SeparateChains => None,
         };
         let grid = &re.grid;
@@ -687,7 +858,7 @@ impl Ctx<'_> {
                 if self.link_factor[i][k] <= 0.0 {
                     continue;
                 }
-                for &l in &self.tx[a.from as usize] {
+                for &l in self.layers(a.from as usize) {
                     if p.tx_set(l) == set {
                         scratch.entries.push((l, k));
                     }
@@ -723,7 +894,7 @@ impl Ctx<'_> {
                 let m = self.topology.audible[i][k].from as usize;
                 Arrival {
                     channel: &scratch.channels[k],
-                    phase_rad: self.theta[m] + self.links[i][k].phasor.arg() + self.freq[m] * dt,
+                    phase_rad: self.theta[m] + links[k].phasor.arg() + self.sent[m].freq * dt,
                 }
             })
             .collect();
@@ -748,7 +919,7 @@ impl Ctx<'_> {
             j += 1;
             start = end;
         }
-        receive_into(&layers, self.theta[i] + self.freq[i] * dt, 1.0, rng, y);
+        receive_into(&layers, self.theta[i] + self.sent[i].freq * dt, 1.0, rng, y);
     }
 }
 
@@ -792,6 +963,7 @@ impl Engine {
             "Engine::new: audible transmitter out of range"
         );
         let period_s = controller_period_s(&params.controller);
+        let controller = params.controller.prototype()?;
         let (re, control) = match &params.fidelity {
             Fidelity::Control => {
                 let est = EstimatorConfig::default();
@@ -829,7 +1001,7 @@ impl Engine {
             let re_node = match (&params.fidelity, &re) {
                 (Fidelity::ResourceElement(cfg), Some(sh)) => {
                     let m = sh.grid.res_per_set();
-                    Some(ReNode {
+                    Some(Box::new(ReNode {
                         rng: s.child("re-noise").rng(),
                         estimator: CompositePhaseEstimator::new(cfg.signal.estimator.clone(), m)?,
                         y1: vec![C64::default(); m],
@@ -842,7 +1014,7 @@ impl Engine {
                             entries: Vec::new(),
                         },
                         snr: None,
-                    })
+                    }))
                 }
                 _ => None,
             };
@@ -851,11 +1023,12 @@ impl Engine {
                 osc,
                 osc_rng,
                 rng: s.child("measurement").rng(),
-                ctrl: params.controller.build()?,
+                ctrl: controller.instance(),
                 coarse_rad_per_s: 0.0,
                 coarse_rad: 0.0,
                 extra_rad_per_s: 0.0,
                 extra_rad: 0.0,
+                links: Vec::new(),
                 basis: Basis::default(),
                 engaged: false,
                 acq: Acquisition::default(),
@@ -866,25 +1039,21 @@ impl Engine {
             });
         }
         let knot = params.link_knot_periods.max(1) as f64;
-        let links: Vec<Vec<LinkPhase>> = topology
-            .audible
-            .iter()
-            .enumerate()
-            .map(|(i, list)| {
-                let mut rng = seeds.child("link").index(i as u64).rng();
-                list.iter()
-                    .map(|_| {
-                        let phase0 = rng.random_range(0.0..TAU);
-                        let inc = (params.link_phase_rad2_per_s * knot * period_s).sqrt()
-                            * rng.sample::<f64, _>(StandardNormal);
-                        LinkPhase {
-                            phasor: cis(phase0),
-                            step: cis(inc / knot),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        for (i, (node, list)) in nodes.iter_mut().zip(&topology.audible).enumerate() {
+            let mut rng = seeds.child("link").index(i as u64).rng();
+            node.links = list
+                .iter()
+                .map(|_| {
+                    let phase0 = rng.random_range(0.0..TAU);
+                    let inc = (params.link_phase_rad2_per_s * knot * period_s).sqrt()
+                        * rng.sample::<f64, _>(StandardNormal);
+                    LinkPhase {
+                        phasor: cis(phase0),
+                        step: cis(inc / knot),
+                    }
+                })
+                .collect();
+        }
         let link_factor = topology
             .audible
             .iter()
@@ -894,19 +1063,19 @@ impl Engine {
             params,
             topology,
             nodes,
-            links,
             link_factor,
             period: 0,
             period_s,
-            theta: vec![0.0; n],
-            phasor: vec![C64::default(); n],
-            freq: vec![0.0; n],
-            tx: vec![Vec::new(); n],
+            now: Transmissions::new(n),
+            next: Transmissions::new(n),
+            tx: Transmitting::default(),
             events: Vec::new(),
             seeds: *seeds,
             re,
             control,
+            controller,
         };
+        e.tx = Transmitting::new(&e.nodes);
         e.refresh_transmitters();
         Ok(e)
     }
@@ -943,17 +1112,20 @@ impl Engine {
 
     /// Transmitted phase θ_n of every node at the current period (rad, unwrapped).
     pub fn phases(&self) -> &[f64] {
-        &self.theta
+        &self.now.theta
     }
 
     /// Transmitted frequency of every node (Hz, offset from the nominal carrier).
     pub fn frequencies_hz(&self) -> impl Iterator<Item = f64> + '_ {
-        self.freq.iter().map(|f| f / TAU)
+        self.now.sent.iter().map(|s| s.freq / TAU)
     }
 
     /// The per-layer SINRs node `i` observes in the current state (None when off).
     pub fn observation(&self, i: usize) -> Option<Observation> {
-        self.hear(i).map(|h| h.obs)
+        let mut h = Heard::default();
+        self.ctx()
+            .hear(i, &self.nodes[i].proto, &mut h)
+            .then_some(h.obs)
     }
 
     /// What node `i`'s controllers did with their measurements.
@@ -1019,7 +1191,7 @@ impl Engine {
     /// Kills node `i` (it stops transmitting and listening).
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].proto.kill();
-        self.tx[i].clear();
+        self.transmit_layers_changed(i);
     }
 
     /// Revives or adds node `i`: it scans (regular) or resumes its root role, with its
@@ -1029,14 +1201,25 @@ impl Engine {
         node.proto.revive();
         node.engaged = false;
         node.acq = Acquisition::default();
-        self.tx[i] = node.proto.tx_layers().to_vec();
+        self.transmit_layers_changed(i);
+    }
+
+    /// Node `i`'s protocol changed between periods: what it transmits follows.
+    fn transmit_layers_changed(&mut self, i: usize) {
+        let s = &mut self.now.sent[i];
+        *s = Sent::new(self.now.theta[i], s.freq, self.nodes[i].proto.tx_layers());
+    }
+
+    /// The layers node `m` transmits now.
+    fn transmits(&self, m: usize) -> &[Layer] {
+        self.tx.of(&self.now.sent[m], m)
     }
 
     /// Steps node `i`'s oscillator frequency by `delta_hz` from now on (a temperature step, a
     /// retune; notes/000 §4.1 item 2), on top of its drawn offset and walk.
     pub fn step_oscillator_frequency(&mut self, i: usize, delta_hz: f64) {
         self.nodes[i].extra_rad_per_s += TAU * delta_hz;
-        self.freq[i] += TAU * delta_hz;
+        self.now.sent[i].freq += TAU * delta_hz;
     }
 
     /// Scales the power of link `from` → `to` by `factor` (0 = blocked, 1 = nominal); returns
@@ -1061,7 +1244,8 @@ impl Engine {
         for (c, node) in self.nodes.iter().enumerate() {
             if let Some(l) = node.proto.tracks() {
                 for (k, a) in self.topology.audible[c].iter().enumerate() {
-                    if self.link_factor[c][k] > 0.0 && self.tx[a.from as usize].contains(&l) {
+                    if self.link_factor[c][k] > 0.0 && self.transmits(a.from as usize).contains(&l)
+                    {
                         edges.push((a.from, c as u32));
                     }
                 }
@@ -1070,162 +1254,135 @@ impl Engine {
         edges
     }
 
-    fn refresh_transmitters(&mut self) {
-        let t = self.time_s();
-        for (i, node) in self.nodes.iter_mut().enumerate() {
-            node.osc.advance_to(t, &mut node.osc_rng);
-            let c = node.ctrl.correction_at(self.period_s) + node.coarse_rad;
-            self.theta[i] = node.osc.phase_rad() + c + node.extra_rad;
-            self.phasor[i] = cis(self.theta[i]);
-            self.freq[i] = TAU * node.osc.frequency_offset_hz()
-                + node.ctrl.frequency_rad_per_s()
-                + node.coarse_rad_per_s
-                + node.extra_rad_per_s;
-            self.tx[i] = node.proto.tx_layers().to_vec();
+    /// The read-only state of the current period.
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            params: &self.params,
+            topology: &self.topology,
+            link_factor: &self.link_factor,
+            theta: &self.now.theta,
+            sent: &self.now.sent,
+            tx: &self.tx,
+            period: self.period,
+            period_s: self.period_s,
+            thresholds: self.params.protocol.thresholds(),
+            re: self.re.as_ref(),
+            control: &self.control,
+            controller: &self.controller,
         }
     }
 
-    /// What node `i` hears this period (None when off).
-    fn hear(&self, i: usize) -> Option<Heard> {
-        let node = &self.nodes[i];
-        if !node.proto.is_on() {
-            return None;
-        }
-        let p = &self.params.protocol;
-        let own_set = node
-            .proto
-            .layer()
-            .filter(|_| self.params.half_duplex == HalfDuplex::TimeMultiplexed)
-            .map(|l| p.tx_set(l));
-        // per layer: (layer, power, Σ s·f)
-        let mut power: Vec<(Layer, f64, f64)> = Vec::new();
-        for (k, a) in self.topology.audible[i].iter().enumerate() {
-            let m = a.from as usize;
-            let f = self.link_factor[i][k];
-            if f <= 0.0 || self.tx[m].is_empty() {
-                continue;
-            }
-            let snr = a.snr * f;
-            for &l in &self.tx[m] {
-                if own_set == Some(p.tx_set(l)) {
-                    continue;
-                }
-                match power.iter_mut().find(|e| e.0 == l) {
-                    Some(e) => {
-                        e.1 += snr;
-                        e.2 += snr * self.freq[m];
-                    }
-                    None => power.push((l, snr, snr * self.freq[m])),
-                }
-            }
-        }
-        power.sort_unstable_by_key(|a| a.0);
-        let obs = Observation {
-            layers: power
-                .iter()
-                .map(|&(l, s, ..)| {
-                    let set = p.tx_set(l);
-                    let reuse: f64 = power
-                        .iter()
-                        .filter(|e| e.0 != l && p.tx_set(e.0) == set)
-                        .map(|e| e.1)
-                        .sum();
-                    (l, s / (1.0 + reuse))
-                })
-                .collect(),
-        };
-        Some(Heard {
-            obs,
-            layers: power.iter().map(|&(l, s, f)| (l, s, f / s)).collect(),
-        })
+    fn refresh_transmitters(&mut self) {
+        let (t, period_s) = (self.time_s(), self.period_s);
+        let now = &mut self.now;
+        (&mut self.nodes, &mut now.theta, &mut now.sent)
+            .into_par_iter()
+            .for_each(|(node, theta, sent)| (*theta, *sent) = node.transmit_at(t, period_s));
     }
 
     /// Simulates one sync period: measurements on the current state, protocol steps, controller
     /// updates, then every oscillator, NCO and link advances to the next period.
     pub fn step(&mut self) {
-        let heard: Vec<Option<Heard>> = (0..self.nodes.len())
+        // One pass over the nodes: each hears and steps on the current state (`ctx`, never
+        // another node's), then advances to the next period into `next`, which becomes the
+        // current state once every node is done.
+        let walk = LinkWalk::new(&self.params, &self.seeds, self.period, self.period_s);
+        let t_next = (self.period + 1) as f64 * self.period_s;
+        let period_s = self.period_s;
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let mut next = std::mem::take(&mut self.next);
+        let ctx = self.ctx();
+        let events: Vec<Event> = (&mut nodes, &mut next.theta, &mut next.sent)
             .into_par_iter()
-            .map(|i| self.hear(i))
-            .collect();
-        let ctx = Ctx {
-            params: &self.params,
-            topology: &self.topology,
-            links: &self.links,
-            link_factor: &self.link_factor,
-            theta: &self.theta,
-            phasor: &self.phasor,
-            freq: &self.freq,
-            tx: &self.tx,
-            period: self.period,
-            period_s: self.period_s,
-        };
-        let re = self.re.as_ref();
-        let control = &self.control;
-        let events: Vec<Event> = self
-            .nodes
-            .par_iter_mut()
-            .zip(heard.into_par_iter())
             .enumerate()
-            .map(|(i, (node, h))| node_step(&ctx, re, control, i, node, h))
+            .map_init(Heard::default, |h, (i, (node, theta, sent))| {
+                let on = ctx.hear(i, &node.proto, h);
+                let ev = node_step(&ctx, i, node, on.then_some(&*h));
+                // the coarse stage's phase ramps with its frequency
+                node.coarse_rad += node.coarse_rad_per_s * period_s;
+                node.extra_rad += node.extra_rad_per_s * period_s;
+                walk.advance(i, &mut node.links);
+                (*theta, *sent) = node.transmit_at(t_next, period_s);
+                ev
+            })
             .collect();
+        self.nodes = nodes;
+        self.next = std::mem::replace(&mut self.now, next);
+        self.period += 1;
         self.events = events
             .into_iter()
             .enumerate()
             .filter(|(_, e)| *e != Event::None)
             .map(|(i, e)| (i as u32, e))
             .collect();
-        // the coarse stage's phase ramps with its frequency
-        for node in &mut self.nodes {
-            node.coarse_rad += node.coarse_rad_per_s * self.period_s;
-            node.extra_rad += node.extra_rad_per_s * self.period_s;
+    }
+}
+
+/// One period's step of the link-phase walks: knots every `link_knot_periods` periods, linear
+/// in between.
+struct LinkWalk {
+    knot: u64,
+    /// Whether this period ends at a knot: each link draws its next increment.
+    renew: bool,
+    /// Std of the increment between knots (rad).
+    sd: f64,
+    /// The streams of this period's knot draws (per receiver).
+    seeds: SeedTree,
+}
+
+impl LinkWalk {
+    fn new(params: &EngineParams, seeds: &SeedTree, period: u64, period_s: f64) -> Self {
+        let knot = params.link_knot_periods.max(1) as u64;
+        LinkWalk {
+            knot,
+            renew: (period + 1).is_multiple_of(knot),
+            sd: (params.link_phase_rad2_per_s * knot as f64 * period_s).sqrt(),
+            seeds: seeds.child("link-knot").index(period),
         }
-        self.advance_links();
-        self.period += 1;
-        self.refresh_transmitters();
     }
 
-    fn advance_links(&mut self) {
-        let knot = self.params.link_knot_periods.max(1) as u64;
-        let renew = (self.period + 1).is_multiple_of(knot);
-        let sd = (self.params.link_phase_rad2_per_s * knot as f64 * self.period_s).sqrt();
-        for (i, list) in self.links.iter_mut().enumerate() {
-            let mut rng = None;
-            for lp in list.iter_mut() {
-                lp.phasor *= lp.step;
-                if renew && sd > 0.0 {
-                    let r = rng.get_or_insert_with(|| {
-                        self.seeds
-                            .child("link-knot")
-                            .index(self.period)
-                            .index(i as u64)
-                            .rng()
-                    });
-                    let inc: f64 = sd * r.sample::<f64, _>(StandardNormal);
-                    lp.step = cis(inc / knot as f64);
-                    lp.phasor /= lp.phasor.norm();
-                }
+    /// Advances the links into node `i`.
+    fn advance(&self, i: usize, links: &mut [LinkPhase]) {
+        let mut rng = None;
+        for lp in links {
+            lp.phasor *= lp.step;
+            if self.renew && self.sd > 0.0 {
+                let r = rng.get_or_insert_with(|| self.seeds.index(i as u64).rng());
+                let inc: f64 = self.sd * r.sample::<f64, _>(StandardNormal);
+                lp.step = cis(inc / self.knot as f64);
+                lp.phasor /= lp.phasor.norm();
             }
         }
     }
 }
 
+impl Node {
+    /// Advances the oscillator to `t` (s) and returns what the node transmits then: phase θ and
+    /// its record.
+    fn transmit_at(&mut self, t: f64, period_s: f64) -> (f64, Sent) {
+        self.osc.advance_to(t, &mut self.osc_rng);
+        let c = self.ctrl.correction_at(period_s) + self.coarse_rad;
+        let theta = self.osc.phase_rad() + c + self.extra_rad;
+        let freq = TAU * self.osc.frequency_offset_hz()
+            + self.ctrl.frequency_rad_per_s()
+            + self.coarse_rad_per_s
+            + self.extra_rad_per_s;
+        (theta, Sent::new(theta, freq, self.proto.tx_layers()))
+    }
+}
+
 /// One node's period: protocol step on the power sums, coarse accumulation, then the
 /// measurement (control-level draw or RE-level estimator) and the controller update, or a lock.
-fn node_step(
-    ctx: &Ctx<'_>,
-    re: Option<&ReShared>,
-    control: &ControlShared,
-    i: usize,
-    node: &mut Node,
-    h: Option<Heard>,
-) -> Event {
+fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Event {
     node.measured = None;
     let Some(h) = h else {
         return Event::None;
     };
-    let params = ctx.params;
+    let (params, re, control) = (ctx.params, ctx.re, ctx.control);
     let before = node.proto.tracks();
-    let ev = node.proto.step(&h.obs, &params.protocol);
+    let ev = node
+        .proto
+        .step_with(&h.obs, &params.protocol, &ctx.thresholds);
     let lock = matches!(ev, Event::Joined(_) | Event::Moved(..) | Event::Locked);
     let tracks = node.proto.tracks();
     let coarse_on = matches!(params.coarse_cfo, CoarseCfo::TwoSymbol { .. });
@@ -1236,6 +1393,7 @@ fn node_step(
                 ctx.receive(
                     sh,
                     i,
+                    &node.links,
                     l,
                     Block::Sync,
                     &mut r.scratch,
@@ -1254,7 +1412,7 @@ fn node_step(
                 let usable = m.kind == MeasurementKind::Tracking && m.signal != SignalState::Lost;
                 Some(usable.then_some(m.phase_rad))
             }
-            _ => ctx.control_measure(control, i, node, l, &h),
+            _ => ctx.control_measure(control, i, node, l, h),
         },
         _ => None,
     };
@@ -1280,7 +1438,17 @@ fn node_step(
                     (Block::Sync, &mut r.y1, &mut r.code1),
                     (Block::Acquisition, &mut r.y2, &mut r.code2),
                 ] {
-                    ctx.receive(sh, i, l, block, &mut r.scratch, &mut r.rng, y, code);
+                    ctx.receive(
+                        sh,
+                        i,
+                        &node.links,
+                        l,
+                        block,
+                        &mut r.scratch,
+                        &mut r.rng,
+                        y,
+                        code,
+                    );
                 }
                 node.acq.coarse.add(&r.y1, &r.code1, &r.y2, &r.code2);
                 have_sync_block = true;
@@ -1330,18 +1498,16 @@ fn node_step(
                     });
                     let err: f64 = node.rng.sample(StandardNormal);
                     let composite_freq = h.layer(l).1;
-                    let rel = composite_freq - ctx.freq[i] + TAU * coarse_std * err;
+                    let own_freq = ctx.sent[i].freq;
+                    let rel = composite_freq - own_freq + TAU * coarse_std * err;
                     node.coarse_rad_per_s += composite_freq
-                        - (ctx.freq[i] - node.ctrl.frequency_rad_per_s()
+                        - (own_freq - node.ctrl.frequency_rad_per_s()
                             + node.ctrl.holdover_frequency_rad_per_s())
                         + TAU * coarse_std * err;
                     node.coarse_hz = Some(rel / TAU);
                 }
             }
-            node.ctrl = params
-                .controller
-                .build()
-                .expect("controller parameters validated at construction");
+            node.ctrl = ctx.controller.instance();
             node.ctrl.update(None);
             match (re, node.re.as_mut()) {
                 (Some(sh), Some(r)) => {
@@ -1349,6 +1515,7 @@ fn node_step(
                         ctx.receive(
                             sh,
                             i,
+                            &node.links,
                             l,
                             Block::Sync,
                             &mut r.scratch,
@@ -1370,17 +1537,16 @@ fn node_step(
                         .iter()
                         .enumerate()
                         .filter(|&(k, a)| {
-                            ctx.link_factor[i][k] > 0.0 && ctx.tx[a.from as usize].contains(&l)
+                            ctx.link_factor[i][k] > 0.0 && ctx.layers(a.from as usize).contains(&l)
                         })
                         .map(|(k, a)| (k as u32, a.snr * ctx.link_factor[i][k]))
                         .collect();
                     members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                     let set = params.protocol.tx_set(l);
-                    for (k, _) in members {
-                        node.basis
-                            .add(k, &mut |kk| control.response(ctx.topology, i, kk, set));
-                    }
-                    ctx.fill_basis(control, i, own, l, &mut node.basis);
+                    let ks: Vec<u32> = members.iter().map(|m| m.0).collect();
+                    node.basis
+                        .extend(&ks, &mut |kk| control.response(ctx.topology, i, kk, set));
+                    ctx.fill_basis(control, i, &node.links, own, l, &mut node.basis);
                     node.basis.set_reference();
                 }
             }
@@ -1407,7 +1573,7 @@ pub fn check_tree(engine: &Engine) -> Result<(), String> {
         let tracked = child
             .tracks()
             .ok_or_else(|| format!("node {c} has a parent but tracks nothing"))?;
-        if !engine.tx[p as usize].contains(&tracked) {
+        if !engine.transmits(p as usize).contains(&tracked) {
             return Err(format!(
                 "edge {p}→{c}: parent does not transmit layer {tracked}"
             ));

@@ -83,6 +83,15 @@ impl ProtocolParams {
         (layer > 0).then(|| (layer - 1) % self.n_sets)
     }
 
+    /// The thresholds in linear units.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            join: crate::units::db_to_lin(self.threshold_db),
+            loss: crate::units::db_to_lin(self.threshold_db - self.hysteresis_db),
+            upgrade: crate::units::db_to_lin(self.threshold_db + self.hysteresis_db),
+        }
+    }
+
     /// Range checks, naming fields `<prefix>.<field>`.
     pub fn validate(&self, prefix: &str) -> Result<(), crate::scenario::FieldError> {
         let c = crate::scenario::Check { prefix };
@@ -100,6 +109,14 @@ impl ProtocolParams {
             self.max_layer as usize - 1,
         )
     }
+}
+
+/// The SINR thresholds of [`ProtocolParams`], linear: θ, θ − H and θ + H.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    pub join: f64,
+    pub loss: f64,
+    pub upgrade: f64,
 }
 
 /// What the administrator made a node.
@@ -247,9 +264,12 @@ impl NodeProtocol {
 
     /// Advances one period on `obs` with the thresholds of `p`.
     pub fn step(&mut self, obs: &Observation, p: &ProtocolParams) -> Event {
-        let theta = crate::units::db_to_lin(p.threshold_db);
-        let low = crate::units::db_to_lin(p.threshold_db - p.hysteresis_db);
-        let high = crate::units::db_to_lin(p.threshold_db + p.hysteresis_db);
+        self.step_with(obs, p, &p.thresholds())
+    }
+
+    /// [`NodeProtocol::step`] with `p`'s thresholds already converted (`p.thresholds()`).
+    pub fn step_with(&mut self, obs: &Observation, p: &ProtocolParams, t: &Thresholds) -> Event {
+        let (theta, low, high) = (t.join, t.loss, t.upgrade);
         // the layers a regular node may listen to: from min_parent_layer, below max_layer
         let usable = |l: Layer| l >= p.min_parent_layer && l < p.max_layer;
         match self.state {
