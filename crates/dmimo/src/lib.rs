@@ -32,6 +32,7 @@ pub mod experiments;
 pub mod geometry;
 pub mod linalg;
 pub mod metrics;
+pub mod pilots;
 pub mod precoding;
 pub mod radio;
 pub mod report;
