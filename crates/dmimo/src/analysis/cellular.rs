@@ -138,11 +138,7 @@ pub fn users_per_cell_pmf(users_per_bs: f64, shape: f64, k_max: usize) -> Vec<f6
 pub fn mean_served_per_cell(users_per_bs: f64, shape: f64, q: usize) -> f64 {
     let pmf = users_per_cell_pmf(users_per_bs, shape, q);
     let below: f64 = pmf[..q].iter().sum();
-    let partial: f64 = pmf[..q]
-        .iter()
-        .enumerate()
-        .map(|(k, p)| k as f64 * p)
-        .sum();
+    let partial: f64 = pmf[..q].iter().enumerate().map(|(k, p)| k as f64 * p).sum();
     partial + q as f64 * (1.0 - below).max(0.0)
 }
 
@@ -343,7 +339,10 @@ mod tests {
             };
             let a = analyse(&params, LAMBDA_B).unwrap();
             assert!((a.se_bps_per_hz - se).abs() < 0.006, "{load}: {a:?}");
-            assert!((a.ase_bps_per_hz_per_km2 / ase - 1.0).abs() < 1e-3, "{load}");
+            assert!(
+                (a.ase_bps_per_hz_per_km2 / ase - 1.0).abs() < 1e-3,
+                "{load}"
+            );
             assert!((a.unserved_fraction - unserved).abs() < 6e-4, "{load}");
         }
     }
@@ -380,7 +379,8 @@ mod tests {
                 }
                 let sir = r.powf(-2.0 * alpha)
                     / (r1.powf(-2.0 * alpha) + PI * p * r1.powf(2.0 - 2.0 * alpha) / (alpha - 1.0));
-                let f = 4.0 * PI * PI * p * r * r1 * (-PI * (1.0 - p) * r * r - PI * p * r1 * r1).exp();
+                let f =
+                    4.0 * PI * PI * p * r * r1 * (-PI * (1.0 - p) * r * r - PI * p * r1 * r1).exp();
                 total += (1.0 + sir).log2() * f * hr * hr1;
             }
         }

@@ -158,12 +158,13 @@ pub struct Report {
 
 /// All registered experiments, in listing order.
 pub fn all() -> &'static [&'static Entry] {
-    static ALL: std::sync::LazyLock<Vec<&'static Entry>> =
-        std::sync::LazyLock::new(|| thesis::ENTRIES
+    static ALL: std::sync::LazyLock<Vec<&'static Entry>> = std::sync::LazyLock::new(|| {
+        thesis::ENTRIES
             .iter()
             .chain(chorus::ENTRIES)
             .chain(fog::ENTRIES)
-            .collect());
+            .collect()
+    });
     &ALL
 }
 

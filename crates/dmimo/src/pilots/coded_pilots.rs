@@ -286,7 +286,11 @@ impl CodedPilotBook {
     /// # Panics
     /// If t ≥ T.
     pub fn first_field_sequence(&self, t: usize) -> Vec<Complex64> {
-        assert!(t < self.groups, "group {t} out of range (T = {})", self.groups);
+        assert!(
+            t < self.groups,
+            "group {t} out of range (T = {})",
+            self.groups
+        );
         let n = self.groups;
         match self.first_field {
             FirstField::Identity => (0..n)
@@ -422,9 +426,7 @@ mod tests {
         for l in [2u32, 4, 8, 12] {
             let code = EqualWeightCode::new(l).unwrap();
             let words: Vec<u64> = (0..code.size()).map(|k| code.unrank(k).unwrap()).collect();
-            let brute: Vec<u64> = (0..1u64 << l)
-                .filter(|w| w.count_ones() == l / 2)
-                .collect();
+            let brute: Vec<u64> = (0..1u64 << l).filter(|w| w.count_ones() == l / 2).collect();
             assert_eq!(words, brute, "L = {l}");
         }
     }

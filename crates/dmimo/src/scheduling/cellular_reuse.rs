@@ -58,7 +58,10 @@ pub fn simulate_drop<R: Rng + ?Sized>(
     alpha: f64,
     rng: &mut R,
 ) -> CellularDrop {
-    assert!(q >= 1 && q <= tau_p, "need 1 ≤ q ≤ tau_p (q = {q}, tau_p = {tau_p})");
+    assert!(
+        (1..=tau_p).contains(&q),
+        "need 1 ≤ q ≤ tau_p (q = {q}, tau_p = {tau_p})"
+    );
     assert!(alpha > 0.0, "alpha must be > 0 (got {alpha})");
     let index = SpatialIndex::new(bs, window);
     let serving_bs: Vec<Option<usize>> = users

@@ -115,7 +115,13 @@ impl ExperimentConfig for Config {
         c.range("voronoi_shape", self.voronoi_shape, 0.1, 100.0, "")?;
         c.range("quadrature_step", self.quadrature_step, 1e-3, 0.5, "")?;
         c.count("mc_drops", self.mc_drops, 0, 100_000)?;
-        c.range("mc_window_spacings", self.mc_window_spacings, 4.0, 400.0, "")?;
+        c.range(
+            "mc_window_spacings",
+            self.mc_window_spacings,
+            4.0,
+            400.0,
+            "",
+        )?;
         c.range("mc_guard_spacings", self.mc_guard_spacings, 0.0, 100.0, "")?;
         // the simulated window must stay reasonable: users in the outer window
         let outer = self.mc_window_spacings + 2.0 * self.guard_spacings();
@@ -272,31 +278,31 @@ impl ExperimentConfig for Config {
             ),
         ] {
             out.figures.push(
-                Figure::new(
-                    name,
-                    &format!("{title} ({what})"),
-                    "pilots per cell Q",
-                    y,
-                )
-                .line("analysis (35)–(40)", Origin::Theory, Style::LineMarkers, col(cols[0]))
-                .line(
-                    "Monte Carlo",
-                    Origin::Measured,
-                    Style::LineMarkers,
-                    col(cols[1]),
-                )
-                .line(
-                    "paper, analytical",
-                    Origin::Paper,
-                    Style::Markers,
-                    col(cols[2]),
-                )
-                .line(
-                    "paper, simulation",
-                    Origin::Paper,
-                    Style::Markers,
-                    col(cols[3]),
-                ),
+                Figure::new(name, &format!("{title} ({what})"), "pilots per cell Q", y)
+                    .line(
+                        "analysis (35)–(40)",
+                        Origin::Theory,
+                        Style::LineMarkers,
+                        col(cols[0]),
+                    )
+                    .line(
+                        "Monte Carlo",
+                        Origin::Measured,
+                        Style::LineMarkers,
+                        col(cols[1]),
+                    )
+                    .line(
+                        "paper, analytical",
+                        Origin::Paper,
+                        Style::Markers,
+                        col(cols[2]),
+                    )
+                    .line(
+                        "paper, simulation",
+                        Origin::Paper,
+                        Style::Markers,
+                        col(cols[3]),
+                    ),
             );
         }
         Ok(out)
@@ -322,8 +328,8 @@ impl Config {
             Edge::Torus => Boundary::Torus,
             Edge::Guard => Boundary::Open,
         };
-        let inner =
-            Window::centered(side, side, boundary).map_err(|e| RunError::Numerical(e.to_string()))?;
+        let inner = Window::centered(side, side, boundary)
+            .map_err(|e| RunError::Numerical(e.to_string()))?;
         let guard_m = self.guard_spacings() * spacing;
         let bs_ppp = Deployment::Poisson {
             density_per_m2: lambda_b,
@@ -344,11 +350,16 @@ impl Config {
                     (inner, bs, users, vec![true; n])
                 }
                 Edge::Guard => {
-                    let bs = generate_with_guard(&bs_ppp, &inner, guard_m, &mut drop.child("bs").rng())
-                        .expect("validated window");
-                    let users =
-                        generate_with_guard(&user_ppp, &inner, guard_m, &mut drop.child("users").rng())
+                    let bs =
+                        generate_with_guard(&bs_ppp, &inner, guard_m, &mut drop.child("bs").rng())
                             .expect("validated window");
+                    let users = generate_with_guard(
+                        &user_ppp,
+                        &inner,
+                        guard_m,
+                        &mut drop.child("users").rng(),
+                    )
+                    .expect("validated window");
                     (users.outer, bs.points, users.points, users.in_inner)
                 }
             };
@@ -407,5 +418,49 @@ impl Config {
                 ]
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sizes_validate_and_bad_fields_are_named() {
+        Config::full().validate().unwrap();
+        Config::quick().validate().unwrap();
+        let field = |f: &dyn Fn(&mut Config)| {
+            let mut c = Config::quick();
+            f(&mut c);
+            c.validate().unwrap_err().field
+        };
+        assert_eq!(field(&|c| c.q_values = vec![10, 41]), "config.q_values[1]");
+        assert_eq!(field(&|c| c.q_values.clear()), "config.q_values");
+        assert_eq!(field(&|c| c.alpha = 1.0), "config.alpha");
+        assert_eq!(field(&|c| c.tau_p = 0), "config.tau_p");
+        assert_eq!(
+            field(&|c| {
+                c.mc_window_spacings = 100.0;
+                c.users_per_bs = 1000.0
+            }),
+            "config.mc_window_spacings"
+        );
+    }
+
+    #[test]
+    fn analysis_alone_needs_no_monte_carlo() {
+        let c = Config {
+            mc_drops: 0,
+            q_values: vec![40],
+            ..Config::quick()
+        };
+        let ctx = Context {
+            seeds: crate::rng::SeedTree::new(1),
+            progress: &crate::experiments::Silent,
+        };
+        let out = c.run(&ctx).unwrap();
+        assert!((out.metrics["se_analytic_q40"] - 9.606).abs() < 2e-3);
+        assert!(!out.metrics.contains_key("se_mc_q40"));
+        assert_eq!(out.metrics["input_alpha_reconstructed"], 3.75);
     }
 }
