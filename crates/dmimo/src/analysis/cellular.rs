@@ -75,7 +75,7 @@ pub struct CellularParams {
     pub tau_p: usize,
     /// Pilots used per cell Q (1 ≤ Q ≤ τ_p).
     pub q: usize,
-    /// Shape κ of the Gamma model of the Voronoi cell area (3.5, ref. [32] of the paper).
+    /// Shape κ of the Gamma model of the Voronoi cell area (3.5, ref. \[32\] of the paper).
     pub voronoi_shape: f64,
 }
 

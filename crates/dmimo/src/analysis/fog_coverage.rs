@@ -2,7 +2,7 @@
 //! 1803.07614, §III and App. B; notes/001 §2.9, targets T5), for one pilot group: co-pilot users
 //! form a PPP of density λ, RRHs with coverage radius R_c and protection radius R_p ≥ R_c.
 //!
-//! * [`mean_uncovered_fraction`]: E[U] = e^{−λπR_p²} (52), U the fraction of B(o, R_c) outside
+//! * [`mean_uncovered_fraction`]: E\[U\] = e^{−λπR_p²} (52), U the fraction of B(o, R_c) outside
 //!   every other co-pilot user's protection disk.
 //! * [`prob_fully_uncovered`]: P(U = 1) = e^{−λπ(R_c + R_p)²} (55).
 //! * [`interference_laplace`]: L_I(z) = E[e^{−zI}] of I = Σ x^{−2α} over a PPP of active RRHs of
@@ -17,7 +17,7 @@
 
 use std::f64::consts::{LN_2, PI};
 
-/// E[U] = e^{−λπR_p²}, eq. (52) (`lambda` per m², `r_p_m` in m).
+/// E\[U\] = e^{−λπR_p²}, eq. (52) (`lambda` per m², `r_p_m` in m).
 pub fn mean_uncovered_fraction(lambda: f64, r_p_m: f64) -> f64 {
     (-lambda * PI * r_p_m * r_p_m).exp()
 }

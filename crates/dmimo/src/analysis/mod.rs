@@ -7,7 +7,7 @@
 //!   massive MIMO (notes/001 §2.11): users per Voronoi cell, pilot usage, the large-N SIR with a
 //!   Campbell-mean tail, mean SE and ASE.
 //! * [`fog_coverage`]: the Boolean-model and interference identities of fog massive MIMO's
-//!   analysis (notes/001 §2.9, T5): E[U], P(U = 1), the interference Laplace transform (31),
+//!   analysis (notes/001 §2.9, T5): E\[U\], P(U = 1), the interference Laplace transform (31),
 //!   Hamdi's lemma; with ln Γ and the lower incomplete gamma function.
 
 pub mod cellular;

@@ -24,7 +24,7 @@
 //! codeword as one integer and draw uniform codewords without enumerating C (C(20, 10) = 184,756;
 //! L up to [`MAX_CODE_LENGTH`] = 62).
 //!
-//! Assignment ([`CodedPilotBook::assign`]) draws each user's group uniformly from [T] and its
+//! Assignment ([`CodedPilotBook::assign`]) draws each user's group uniformly from {0, …, T − 1} and its
 //! codeword uniformly from C, either without repetition inside a group (the paper's analysis
 //! assumption, [`CodewordDraw::UniqueInGroup`]) or independently ([`CodewordDraw::Iid`], which
 //! allows the rare collisions the paper neglects).
@@ -214,7 +214,7 @@ pub enum FirstField {
     /// φ_t = e_t (time-division within the first field).
     #[default]
     Identity,
-    /// φ_t[n] = e^{−2πi·t·n/T}/√T (unit peak-to-average per symbol).
+    /// φ_t(n) = e^{−2πi·t·n/T}/√T (unit peak-to-average per symbol).
     Dft,
 }
 
@@ -229,7 +229,7 @@ pub enum CodewordDraw {
     Iid,
 }
 
-/// A user's pilot: its group t ∈ [T] and the rank of its codeword in C.
+/// A user's pilot: its group t ∈ {0, …, T − 1} and the rank of its codeword in C.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PilotId {
     pub group: usize,
@@ -334,7 +334,7 @@ impl CodedPilotBook {
         Ok(p)
     }
 
-    /// Draws the pilots of `users` users: groups uniform in [T], codewords uniform in C per
+    /// Draws the pilots of `users` users: groups uniform in {0, …, T − 1}, codewords uniform in C per
     /// `draw`. Users are processed in index order, so the result is a function of the generator
     /// state alone.
     ///

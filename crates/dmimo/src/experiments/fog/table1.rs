@@ -57,7 +57,7 @@ pub struct Config {
     pub bs_cell_radius_m: f64,
     /// Users per BS λ_u/λ_b (reconstructed: 10).
     pub users_per_bs: f64,
-    /// Shape of the Gamma model of the Voronoi cell area (paper's ref. [32]: 3.5).
+    /// Shape of the Gamma model of the Voronoi cell area (paper's ref. \[32\]: 3.5).
     pub voronoi_shape: f64,
     /// Step of the log-coordinate trapezoidal rule of the SE integral.
     pub quadrature_step: f64,
