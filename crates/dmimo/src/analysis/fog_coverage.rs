@@ -8,6 +8,12 @@
 //! * [`interference_laplace`]: L_I(z) = E[e^{−zI}] of I = Σ x^{−2α} over a PPP of active RRHs of
 //!   density λ_a outside B(o, R_p) (31):
 //!   L_I(z) = exp(−πλ_a [z^{1/α} γ(1 − 1/α, z R_p^{−2α}) − R_p²(1 − e^{−z R_p^{−2α}})]).
+//! * [`active_probability`]: P(an RRH is active for a pilot group) = λπR_c²·e^{−λπR_p²}
+//!   (exactly one co-pilot user within R_c, none in the annulus up to R_p), so the active-RRH
+//!   density is λ_r^(a) = λ_r·λπR_c²·e^{−λπR_p²} (19)–(20) and, over T groups,
+//!   E|A_r| = T·λπR_c²·e^{−λπR_p²} (21).
+//! * [`mean_order_distance`]: E\[d_(i)\] of the i-th nearest of n points uniform in B(o, R_c)
+//!   (33)–(34): R_c·Γ(i + ½)Γ(n + 1)/(Γ(i)Γ(n + 3/2)), since (d_(i)/R_c)² ~ Beta(i, n − i + 1).
 //! * [`hamdi_mean_log2`]: Hamdi's lemma (27)–(28) for independent S ≥ 0 and I > 0,
 //!   E[log₂(1 + S/I)] = (1/ln 2) ∫₀^∞ (1 − L_S(z)) L_I(z) dz/z, integrated by the trapezoidal
 //!   rule in ln z.
@@ -25,6 +31,23 @@ pub fn mean_uncovered_fraction(lambda: f64, r_p_m: f64) -> f64 {
 /// P(U = 1) = e^{−λπ(R_c + R_p)²}, eq. (55).
 pub fn prob_fully_uncovered(lambda: f64, r_c_m: f64, r_p_m: f64) -> f64 {
     (-lambda * PI * (r_c_m + r_p_m).powi(2)).exp()
+}
+
+/// λπR_c²·e^{−λπR_p²}: the probability that an RRH is active for one pilot group of co-pilot
+/// user density `lambda` (eqs. (19)–(20) divided by λ_r; times T it is E|A_r| of eq. (21)).
+pub fn active_probability(lambda: f64, r_c: f64, r_p: f64) -> f64 {
+    lambda * PI * r_c * r_c * (-lambda * PI * r_p * r_p).exp()
+}
+
+/// E\[d_(i)\] (same unit as `r_c`) of the i-th nearest (1 ≤ i ≤ n) of n points uniform in a disk
+/// of radius `r_c`, eq. (34).
+///
+/// # Panics
+/// If i = 0 or i > n.
+pub fn mean_order_distance(i: usize, n: usize, r_c: f64) -> f64 {
+    assert!((1..=n).contains(&i), "need 1 ≤ i ≤ n (i = {i}, n = {n})");
+    let (i, n) = (i as f64, n as f64);
+    r_c * (ln_gamma(i + 0.5) + ln_gamma(n + 1.0) - ln_gamma(i) - ln_gamma(n + 1.5)).exp()
 }
 
 /// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error ≈ 1e-15).
@@ -237,6 +260,57 @@ mod tests {
             let mc = samples.iter().map(|i| (-z * i).exp()).sum::<f64>() / runs as f64;
             let exact = interference_laplace(z, lambda, rp, alpha);
             assert!((mc - exact).abs() < 0.01, "z = {z}: {mc} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn t5_active_probability_matches_monte_carlo() {
+        // RRH at the origin, co-pilot users PPP(λ) in B(o, R_p): active iff exactly one user
+        // within R_c and none in R_c < d ≤ R_p
+        let mut rng = SeedTree::new(15).child("active").rng();
+        for (lambda, rc, rp) in [(1.0, 0.5, 0.5), (0.5, 0.6, 0.9)] {
+            let runs = 100_000;
+            let active = (0..runs)
+                .filter(|_| {
+                    let users = ppp_disk(lambda, rp, &mut rng);
+                    users.len() == 1 && users[0].0.hypot(users[0].1) <= rc
+                })
+                .count();
+            let mc = active as f64 / runs as f64;
+            let exact = active_probability(lambda, rc, rp);
+            // binomial standard error ≤ 0.0016
+            assert!(
+                (mc - exact).abs() < 0.006,
+                "{lambda} {rc} {rp}: {mc} vs {exact}"
+            );
+        }
+        // notes/001 §4 T5 [CALC]: T = 20, λπR_c² = 0.5 (λ_u = 10λ_r, R = 100 m): E|A_r| = 6.065
+        let lambda = 0.5 / (PI * 100.0 * 100.0);
+        assert!((20.0 * active_probability(lambda, 100.0, 100.0) - 6.065).abs() < 1e-3);
+    }
+
+    #[test]
+    fn t5_ordered_distances_match_the_notes_and_monte_carlo() {
+        // notes/001 §2.9(g) [CALC], n = 3: 0.4571, 0.6857, 0.8571 (R_c = 1)
+        for (i, e) in [(1, 0.4571), (2, 0.6857), (3, 0.8571)] {
+            assert!((mean_order_distance(i, 3, 1.0) - e).abs() < 1e-4, "i = {i}");
+        }
+        let n = 5;
+        let mut rng = SeedTree::new(14).child("order").rng();
+        let runs = 40_000;
+        let mut sums = vec![0.0; n];
+        for _ in 0..runs {
+            let mut d: Vec<f64> = (0..n).map(|_| rng.random::<f64>().sqrt()).collect();
+            d.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            for (s, x) in sums.iter_mut().zip(&d) {
+                *s += x;
+            }
+        }
+        for (k, s) in sums.iter().enumerate() {
+            let mc = s / runs as f64;
+            let exact = mean_order_distance(k + 1, n, 1.0);
+            // per-sample std ≤ 0.25: standard error ≤ 0.0013
+            assert!((mc - exact).abs() < 0.005, "i = {}: {mc} vs {exact}", k + 1);
         }
     }
 
