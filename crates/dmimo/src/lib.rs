@@ -3,9 +3,10 @@
 //!
 //! Modules follow the data flow (DESIGN.md): [`units`] and [`rng`] underlie everything;
 //! [`radio`] (oscillators, OFDM, QAM) and [`channel`] (path loss, fading, delays, the impairment
-//! H̃ = Φ·H·Ψ) produce the signals; [`estimation`] measures them; [`precoding`] transmits;
-//! [`sync`] combines measurements across nodes and [`scheduling`] decides who transmits when;
-//! [`metrics`] and [`report`] summarize; [`scenario`] and [`experiments`] tie a run together.
+//! H̃ = Φ·H·Ψ) produce the signals; [`pilots`] names the users; [`estimation`] measures them;
+//! [`precoding`] transmits; [`sync`] combines measurements across nodes and [`scheduling`]
+//! decides who transmits when; [`analysis`] holds the closed forms; [`metrics`] and [`report`]
+//! summarize; [`scenario`] and [`experiments`] tie a run together.
 //!
 //! Channel convention: **y = Hᴴx + z** with H M×K (see [`linalg`]).
 //!
@@ -32,6 +33,7 @@ pub mod experiments;
 pub mod geometry;
 pub mod linalg;
 pub mod metrics;
+pub mod pilots;
 pub mod precoding;
 pub mod radio;
 pub mod report;

@@ -6,6 +6,7 @@
 //! experiment's module, with their provenance; [`run`] evaluates them into the [`Report`].
 
 pub mod chorus;
+pub mod fog;
 pub mod targets;
 pub mod thesis;
 
@@ -157,8 +158,13 @@ pub struct Report {
 
 /// All registered experiments, in listing order.
 pub fn all() -> &'static [&'static Entry] {
-    static ALL: std::sync::LazyLock<Vec<&'static Entry>> =
-        std::sync::LazyLock::new(|| thesis::ENTRIES.iter().chain(chorus::ENTRIES).collect());
+    static ALL: std::sync::LazyLock<Vec<&'static Entry>> = std::sync::LazyLock::new(|| {
+        thesis::ENTRIES
+            .iter()
+            .chain(chorus::ENTRIES)
+            .chain(fog::ENTRIES)
+            .collect()
+    });
     &ALL
 }
 

@@ -6,6 +6,11 @@
 //!   §3.8). The measurements these beacons produce are combined by
 //!   [`crate::sync::pairwise_ls`].
 //!
+//! * [`cellular_reuse`]: nearest-BS cellular massive MIMO with random per-cell pilot reuse (min(K, Q)
+//!   users per cell on distinct random pilots out of τ_p) and its large-N pilot-contamination SIR:
+//!   the baseline of fog massive MIMO (notes/001 §2.11, T2).
+//!
 //! User and beam selection and fairness will live here too.
 
 pub mod beacons;
+pub mod cellular_reuse;

@@ -1,0 +1,8 @@
+//! Pilot codebooks and their assignment to users.
+//!
+//! * [`coded_pilots`]: the coded uplink pilots of fog massive MIMO (Bursalioglu et al., arXiv
+//!   1803.07614, eq. (1); notes/001 §2.1): T orthogonal first-field sequences times the
+//!   equal-weight binary code of length L and weight L/2, ranked through the combinatorial number
+//!   system, and uniform random assignment (codewords unique within a group, or i.i.d.).
+
+pub mod coded_pilots;
