@@ -90,9 +90,9 @@ impl Basis {
     }
 
     /// Adds member `k` (reference coefficient 0, u = 0); members keep their order except that
-    /// a new full-block member goes after the full block's last. `response(k)` gives its response on the
-    /// set; it joins the full block while there is room (the block is rebuilt, so every full
-    /// member's response is asked again), else only its energy is kept.
+    /// a new full-block member goes after the full block's last. `response(k)` gives its
+    /// response on the set; it joins the full block while there is room (the block is rebuilt,
+    /// so every full member's response is asked again), else only its energy is kept.
     pub fn add(&mut self, k: u32, response: &mut dyn FnMut(u32) -> Vec<C64>) {
         self.extend(std::slice::from_ref(&k), response);
     }
