@@ -1937,9 +1937,9 @@ mod tests {
         }
     }
 
-    /// The three controllers as used by most tests.
-    fn controllers() -> Vec<Box<dyn PhaseController>> {
-        let robust = Robust::design(&RobustDesign {
+    /// The robust design at 0 dB against the test wander.
+    fn test_robust() -> RobustParams {
+        Robust::design(&RobustDesign {
             period_s: T,
             snr_db: 0.0,
             m_res: 150,
@@ -1948,7 +1948,12 @@ mod tests {
             latency_periods: 0,
             peaking_target_db: 0.1,
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The three controllers as used by most tests.
+    fn controllers() -> Vec<Box<dyn PhaseController>> {
+        let robust = test_robust();
         vec![
             Box::new(Pi::new(PiParams::from_damping(T, 0.707, 0.05)).unwrap()),
             Box::new(Kalman::new(KalmanParams::new(T, test_wander(), R_TEST)).unwrap()),
@@ -1958,16 +1963,7 @@ mod tests {
 
     #[test]
     fn prototype_instances_equal_built_controllers() {
-        let robust = Robust::design(&RobustDesign {
-            period_s: T,
-            snr_db: 0.0,
-            m_res: 150,
-            phase_noise_rad2_per_s: test_wander().phase_noise_rad2_per_s,
-            freq_walk_hz2_per_s: test_wander().freq_walk_hz2_per_s,
-            latency_periods: 0,
-            peaking_target_db: 0.1,
-        })
-        .unwrap();
+        let robust = test_robust();
         for params in [
             ControllerParams::Pi(PiParams::from_damping(T, 0.707, 0.05)),
             ControllerParams::Kalman(KalmanParams::new(T, test_wander(), R_TEST)),
