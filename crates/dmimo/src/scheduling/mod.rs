@@ -10,7 +10,11 @@
 //!   users per cell on distinct random pilots out of τ_p) and its large-N pilot-contamination SIR:
 //!   the baseline of fog massive MIMO (notes/001 §2.11, T2).
 //!
+//! * [`fog_association`]: the active sets, serving sets and co-pilot interferers of fog massive
+//!   MIMO from one slot's trusted-pilot decisions (notes/001 §2.6–2.7).
+//!
 //! User and beam selection and fairness will live here too.
 
 pub mod beacons;
 pub mod cellular_reuse;
+pub mod fog_association;
