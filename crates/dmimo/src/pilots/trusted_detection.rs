@@ -114,7 +114,7 @@ impl TrustDecisions {
 pub fn one_bit_rule(q: &[f64], eta1: f64, eta2: f64) -> Option<u64> {
     let l = q.len();
     assert!(
-        l % 2 == 0 && l <= 64,
+        l.is_multiple_of(2) && l <= 64,
         "code length {l} must be even and ≤ 64"
     );
     assert!(eta2 <= eta1, "need η₂ ≤ η₁ (η₁ = {eta1}, η₂ = {eta2})");
