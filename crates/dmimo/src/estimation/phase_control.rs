@@ -1799,7 +1799,9 @@ impl ControllerParams {
 
 /// A controller at rest, built once by [`ControllerParams::prototype`]. Construction is
 /// deterministic, so every [`ControllerPrototype::instance`] is the controller
-/// [`ControllerParams::build`] would return.
+/// [`ControllerParams::build`] would return. It is a controller itself (dispatching on the
+/// variant), so a simulation of many nodes can store its controllers inline, without a box
+/// each.
 #[derive(Clone, Debug)]
 pub enum ControllerPrototype {
     Pi(Pi),
@@ -1809,12 +1811,52 @@ pub enum ControllerPrototype {
 
 impl ControllerPrototype {
     /// A fresh controller (a clone of the prototype).
-    pub fn instance(&self) -> Box<dyn PhaseController> {
-        match self {
-            ControllerPrototype::Pi(c) => Box::new(c.clone()),
-            ControllerPrototype::Kalman(c) => Box::new(c.clone()),
-            ControllerPrototype::Robust(c) => Box::new(c.clone()),
+    pub fn instance(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// Forwards a [`PhaseController`] method to the variant.
+macro_rules! forward {
+    ($self:ident, $c:ident => $call:expr) => {
+        match $self {
+            ControllerPrototype::Pi($c) => $call,
+            ControllerPrototype::Kalman($c) => $call,
+            ControllerPrototype::Robust($c) => $call,
         }
+    };
+}
+
+impl PhaseController for ControllerPrototype {
+    fn update(&mut self, measured_error_rad: Option<f64>) -> Update {
+        forward!(self, c => c.update(measured_error_rad))
+    }
+    fn correction_rad(&self) -> f64 {
+        forward!(self, c => c.correction_rad())
+    }
+    fn correction_at(&self, dt_s: f64) -> f64 {
+        forward!(self, c => c.correction_at(dt_s))
+    }
+    fn frequency_rad_per_s(&self) -> f64 {
+        forward!(self, c => c.frequency_rad_per_s())
+    }
+    fn holdover_frequency_rad_per_s(&self) -> f64 {
+        forward!(self, c => c.holdover_frequency_rad_per_s())
+    }
+    fn period_s(&self) -> f64 {
+        forward!(self, c => c.period_s())
+    }
+    fn latency_periods(&self) -> u32 {
+        forward!(self, c => c.latency_periods())
+    }
+    fn open_loop(&self) -> TransferFunction {
+        forward!(self, c => c.open_loop())
+    }
+    fn closed_loop(&self) -> TransferFunction {
+        forward!(self, c => c.closed_loop())
+    }
+    fn name(&self) -> &'static str {
+        forward!(self, c => c.name())
     }
 }
 

@@ -31,20 +31,27 @@ pub const FULL_BLOCK: usize = 8;
 #[derive(Clone, Debug, Default)]
 pub struct Basis {
     layer: Option<Layer>,
-    /// Audible indices of the members; the first `full` span the full Gram block.
-    ks: Vec<u32>,
+    /// The members; the first `full` span the full Gram block.
+    members: Vec<Member>,
     full: usize,
     /// `full` × `full`, row-major.
     gram: Vec<C64>,
-    /// G_bb of every member.
-    diag: Vec<f64>,
-    r: Vec<C64>,
-    /// G r.
-    w: Vec<C64>,
-    /// Position of each audible index in `ks` (u32::MAX: not a member).
+    /// Position of each audible index among the members (u32::MAX: not a member).
     slot: Vec<u32>,
-    /// This period's u (scratch).
-    pub u: Vec<C64>,
+}
+
+/// One member of a basis: what a period's measurement reads, in one cache line.
+#[derive(Clone, Copy, Debug, Default)]
+struct Member {
+    /// This period's u.
+    u: C64,
+    /// The reference coefficient r and (G r) of this member.
+    r: C64,
+    w: C64,
+    /// G_bb.
+    diag: f64,
+    /// Its audible index.
+    k: u32,
 }
 
 impl Basis {
@@ -53,9 +60,35 @@ impl Basis {
         self.layer
     }
 
-    /// Audible indices of the members (order of `u`).
-    pub fn members(&self) -> &[u32] {
-        &self.ks
+    /// Audible indices of the members (order of [`Basis::set_u`]'s positions).
+    pub fn members(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
+        self.members.iter().map(|m| m.k)
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the basis has no member.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Sets u of the member at position `pos`.
+    ///
+    /// # Panics
+    /// If `pos` is not a member's position.
+    #[inline]
+    pub fn set_u(&mut self, pos: usize, u: C64) {
+        self.members[pos].u = u;
+    }
+
+    /// Sets u of every member to 0 (none transmits).
+    pub fn clear_u(&mut self) {
+        for m in &mut self.members {
+            m.u = C64::default();
+        }
     }
 
     /// Position of audible index `k` among the members.
@@ -68,7 +101,7 @@ impl Basis {
 
     fn reslot(&mut self) {
         self.slot.fill(u32::MAX);
-        for (p, &k) in self.ks.iter().enumerate() {
+        for (p, k) in self.members.iter().map(|m| m.k).enumerate() {
             if self.slot.len() <= k as usize {
                 self.slot.resize(k as usize + 1, u32::MAX);
             }
@@ -80,13 +113,9 @@ impl Basis {
     pub fn reset(&mut self, layer: Option<Layer>) {
         self.layer = layer;
         self.slot.fill(u32::MAX);
-        self.ks.clear();
+        self.members.clear();
         self.full = 0;
         self.gram.clear();
-        self.diag.clear();
-        self.r.clear();
-        self.w.clear();
-        self.u.clear();
     }
 
     /// Adds member `k` (reference coefficient 0, u = 0); members keep their order except that
@@ -102,19 +131,19 @@ impl Basis {
     pub fn extend(&mut self, ks: &[u32], response: &mut dyn FnMut(u32) -> Vec<C64>) {
         let (block, rest) = ks.split_at(ks.len().min(FULL_BLOCK - self.full));
         if !block.is_empty() {
-            let mut responses: Vec<Vec<C64>> = self.ks[..self.full]
+            let mut responses: Vec<Vec<C64>> = self.members[..self.full]
                 .iter()
-                .map(|&kk| response(kk))
+                .map(|m| response(m.k))
                 .collect();
             for &k in block {
                 let g = response(k);
                 // insert at the end of the full block
-                let at = self.full;
-                self.ks.insert(at, k);
-                self.diag.insert(at, energy(&g));
-                self.r.insert(at, C64::default());
-                self.w.insert(at, C64::default());
-                self.u.insert(at, C64::default());
+                let member = Member {
+                    k,
+                    diag: energy(&g),
+                    ..Member::default()
+                };
+                self.members.insert(self.full, member);
                 self.full += 1;
                 responses.push(g);
             }
@@ -136,11 +165,12 @@ impl Basis {
             self.recompute_w();
         }
         for &k in rest {
-            self.ks.push(k);
-            self.diag.push(energy(&response(k)));
-            self.r.push(C64::default());
-            self.w.push(C64::default());
-            self.u.push(C64::default());
+            let diag = energy(&response(k));
+            self.members.push(Member {
+                k,
+                diag,
+                ..Member::default()
+            });
         }
         if !ks.is_empty() {
             self.reslot();
@@ -150,27 +180,31 @@ impl Basis {
     fn recompute_w(&mut self) {
         let n = self.full;
         for a in 0..n {
-            self.w[a] = (0..n).map(|b| self.gram[a * n + b] * self.r[b]).sum();
+            let w = (0..n)
+                .map(|b| self.gram[a * n + b] * self.members[b].r)
+                .sum();
+            self.members[a].w = w;
         }
-        for b in n..self.ks.len() {
-            self.w[b] = self.r[b] * self.diag[b];
+        for m in &mut self.members[n..] {
+            m.w = m.r * m.diag;
         }
     }
 
     /// The reference becomes this period's `u` (a lock).
     pub fn set_reference(&mut self) {
-        self.r.copy_from_slice(&self.u);
+        for m in &mut self.members {
+            m.r = m.u;
+        }
         self.recompute_w();
     }
 
     /// (x, E_ref) for this period's `u`.
     pub fn measure(&self) -> (C64, f64) {
-        let x = self.w.iter().zip(&self.u).map(|(w, u)| w.conj() * u).sum();
+        let x = self.members.iter().map(|m| m.w.conj() * m.u).sum();
         let e_ref = self
-            .r
+            .members
             .iter()
-            .zip(&self.w)
-            .map(|(r, w)| (r.conj() * w).re)
+            .map(|m| (m.r.conj() * m.w).re)
             .sum::<f64>()
             .max(0.0);
         (x, e_ref)
@@ -181,14 +215,17 @@ impl Basis {
         let rot = C64::from_polar(alpha, -phase);
         let n = self.full;
         for a in 0..n {
-            let gv: C64 = (0..n).map(|b| self.gram[a * n + b] * self.u[b]).sum();
-            self.w[a] = self.w[a] * (1.0 - alpha) + gv * rot;
+            let gv: C64 = (0..n)
+                .map(|b| self.gram[a * n + b] * self.members[b].u)
+                .sum();
+            let m = &mut self.members[a];
+            m.w = m.w * (1.0 - alpha) + gv * rot;
         }
-        for b in n..self.ks.len() {
-            self.w[b] = self.w[b] * (1.0 - alpha) + self.u[b] * rot * self.diag[b];
+        for m in &mut self.members[n..] {
+            m.w = m.w * (1.0 - alpha) + m.u * rot * m.diag;
         }
-        for (r, u) in self.r.iter_mut().zip(&self.u) {
-            *r = *r * (1.0 - alpha) + u * rot;
+        for m in &mut self.members {
+            m.r = m.r * (1.0 - alpha) + m.u * rot;
         }
     }
 }
@@ -218,12 +255,12 @@ mod tests {
         let lock = [0.3, 2.0, -1.0];
         let now = [0.35, 2.2, -0.7];
         let c = |ph: &[f64]| -> C64 { (0..3).map(|k| cis(ph[k]) * s[k].sqrt()).sum() };
-        for (u, p) in b.u.iter_mut().zip(lock) {
-            *u = cis(p);
+        for (pos, p) in lock.into_iter().enumerate() {
+            b.set_u(pos, cis(p));
         }
         b.set_reference();
-        for (u, p) in b.u.iter_mut().zip(now) {
-            *u = cis(p);
+        for (pos, p) in now.into_iter().enumerate() {
+            b.set_u(pos, cis(p));
         }
         let (x, e) = b.measure();
         let want = c(&lock).conj() * c(&now);
@@ -246,11 +283,11 @@ mod tests {
         b.reset(Some(0));
         b.add(0, &mut |k| g[k as usize].clone());
         b.add(1, &mut |k| g[k as usize].clone());
-        b.u[0] = cis(0.0);
-        b.u[1] = cis(2.0);
+        b.set_u(0, cis(0.0));
+        b.set_u(1, cis(2.0));
         b.set_reference();
         // parent 1 drifts by 0.2: the estimate moves by half (equal powers), small angles
-        b.u[1] = cis(2.2);
+        b.set_u(1, cis(2.2));
         let (x, _) = b.measure();
         assert!((x.arg() - (0.2f64.sin() / (1.0 + 0.2f64.cos())).atan()).abs() < 1e-12);
         // once refined to the present phases, parent 1's death does not move the estimate
@@ -259,7 +296,7 @@ mod tests {
             b.refine(0.1, x.arg());
         }
         let before = b.measure().0.arg();
-        b.u[1] = C64::default();
+        b.set_u(1, C64::default());
         let after = b.measure().0.arg();
         assert!((after - before).abs() < 1e-9, "{before} → {after}");
     }
@@ -280,8 +317,8 @@ mod tests {
                 for k in 0..start {
                     b.add(k, &mut |k| g(k));
                 }
-                for (j, u) in b.u.iter_mut().enumerate() {
-                    *u = cis(j as f64);
+                for j in 0..b.len() {
+                    b.set_u(j, cis(j as f64));
                 }
                 b.set_reference();
                 b.refine(0.1, 0.2);
@@ -312,9 +349,9 @@ mod tests {
         for k in 0..(FULL_BLOCK as u32 + 2) {
             b.add(k, &mut |_| vec![C64::new(1.0, 0.0)]);
         }
-        assert_eq!(b.members().len(), FULL_BLOCK + 2);
-        for u in b.u.iter_mut() {
-            *u = C64::new(1.0, 0.0);
+        assert_eq!(b.len(), FULL_BLOCK + 2);
+        for j in 0..b.len() {
+            b.set_u(j, C64::new(1.0, 0.0));
         }
         b.set_reference();
         let (x, e) = b.measure();

@@ -52,6 +52,12 @@
 //! Each node and link draws from its own streams, and a period's measurements use only the
 //! previous state, so results do not depend on the thread count.
 //!
+//! **Cost.** A node keeps what it hears (the per-layer power sums) and, at control level, the
+//! transmitters of its tracked layer; both are recomputed only when something they depend on
+//! changes — an audible transmitter's layers, a link gain, the node's own layer — so a steady
+//! period costs O(tracked transmitters) per node, not O(audible). Link phases are read only
+//! for those transmitters (and at RE level for the set's), and walk forward at knots.
+//!
 //! [`TdlLink`]: super::signal::TdlLink
 
 use super::composite::Basis;
@@ -307,7 +313,7 @@ struct Node {
     osc: Oscillator,
     osc_rng: SimRng,
     rng: SimRng,
-    ctrl: Box<dyn PhaseController>,
+    ctrl: ControllerPrototype,
     /// Frequency (rad/s) and phase (rad) of the coarse NCO stage, set at lock.
     coarse_rad_per_s: f64,
     coarse_rad: f64,
@@ -316,6 +322,14 @@ struct Node {
     extra_rad: f64,
     /// Its incoming links' channel phases, per audible index.
     links: Vec<LinkPhase>,
+    /// What it heard when `stale` was last cleared: valid as long as no audible transmitter
+    /// changed the layers it sends, no link gain changed and the node kept its own layer.
+    heard: Heard,
+    stale: bool,
+    /// Control level: the transmitters of the tracked layer (all members of `basis`), valid
+    /// with `heard` while `tracked_valid`.
+    tracked: Vec<Tracked>,
+    tracked_valid: bool,
     /// Control level: the tracked layer's basis and reference.
     basis: Basis,
     /// Whether the controller has been fed since the last lock.
@@ -353,11 +367,20 @@ impl ControllerStats {
     }
 }
 
-/// A link's channel phase: a Wiener walk with knots `knot` periods apart, linear in between.
+/// A link's channel phase: a Wiener walk with knots `knot` periods apart, linear in between:
+/// β = `angle` + `rate`·j at the j-th period after the latest knot (rad).
 #[derive(Clone, Copy, Debug)]
 struct LinkPhase {
-    phasor: C64,
-    step: C64,
+    angle: f64,
+    rate: f64,
+}
+
+impl LinkPhase {
+    /// The phase `j` periods after the latest knot (rad).
+    #[inline]
+    fn at(&self, j: f64) -> f64 {
+        self.angle + self.rate * j
+    }
 }
 
 /// What the resource-element level shares between nodes.
@@ -489,6 +512,21 @@ impl LinkDraws {
     }
 }
 
+/// A transmitter of the layer a node tracks, with what its rotation needs.
+#[derive(Clone, Copy, Debug)]
+struct Tracked {
+    /// The transmitting node.
+    m: u32,
+    /// Its audible index and position in the basis.
+    k: u32,
+    pos: u32,
+    /// √ of the link's gain factor.
+    amp: f64,
+    /// The link's e^{jβ} this period, and its change per period until the next knot.
+    link: C64,
+    step: C64,
+}
+
 /// What the control level shares between nodes: where the links' responses come from and the
 /// estimator's reference averaging.
 struct ControlShared {
@@ -534,6 +572,10 @@ pub struct Engine {
     next: Transmissions,
     /// Per node: the layers its role transmits while rooted.
     tx: Transmitting,
+    /// Per node the nodes that hear it (node m's are `hearers[hearers_start[m]..][..]`): whose
+    /// cached hearing goes stale when m changes what it transmits.
+    hearers_start: Vec<u32>,
+    hearers: Vec<u32>,
     events: Vec<(u32, Event)>,
     seeds: SeedTree,
     re: Option<ReShared>,
@@ -629,8 +671,6 @@ struct HeardLayer {
     set: u32,
     /// P_ℓ = Σ s over its transmitters.
     power: f64,
-    /// The power-weighted mean frequency of its transmitters (rad/s); while hearing, Σ s·f.
-    freq: f64,
 }
 
 /// What one receiver saw in a period (the buffers are reused from receiver to receiver).
@@ -643,12 +683,12 @@ struct Heard {
 }
 
 impl Heard {
-    /// (P_ℓ, mean frequency) of `layer`, zeros when not heard.
-    fn layer(&self, layer: Layer) -> (f64, f64) {
+    /// P_ℓ of `layer`, 0 when not heard.
+    fn power(&self, layer: Layer) -> f64 {
         self.layers
             .iter()
             .find(|c| c.layer == layer)
-            .map_or((0.0, 0.0), |c| (c.power, c.freq))
+            .map_or(0.0, |c| c.power)
     }
 }
 
@@ -662,6 +702,8 @@ struct Ctx<'a> {
     tx: &'a Transmitting,
     period: u64,
     period_s: f64,
+    /// Periods since the latest knot of the link-phase walks.
+    within_knot: f64,
     /// The protocol's thresholds, linear.
     thresholds: Thresholds,
     re: Option<&'a ReShared>,
@@ -701,15 +743,11 @@ impl Ctx<'_> {
                     continue;
                 }
                 match h.layers.iter_mut().find(|e| e.layer == l) {
-                    Some(e) => {
-                        e.power += snr;
-                        e.freq += snr * self.sent[m].freq;
-                    }
+                    Some(e) => e.power += snr,
                     None => h.layers.push(HeardLayer {
                         layer: l,
                         set: p.tx_set(l),
                         power: snr,
-                        freq: snr * self.sent[m].freq,
                     }),
                 }
             }
@@ -725,14 +763,38 @@ impl Ctx<'_> {
                 .sum();
             h.obs.layers.push((e.layer, e.power / (1.0 + reuse)));
         }
-        for e in &mut h.layers {
-            e.freq /= e.power;
-        }
         true
+    }
+
+    /// The power-weighted mean frequency (rad/s) of the transmitters of `l` node `i` hears
+    /// (0 when none): what the control level's coarse stage acquires.
+    fn composite_freq(&self, i: usize, l: Layer) -> f64 {
+        let (mut power, mut freq) = (0.0, 0.0);
+        for (k, a) in self.topology.audible[i].iter().enumerate() {
+            let m = a.from as usize;
+            let f = self.link_factor[i][k];
+            if f > 0.0 && self.layers(m).contains(&l) {
+                power += a.snr * f;
+                freq += a.snr * f * self.sent[m].freq;
+            }
+        }
+        if power > 0.0 {
+            freq / power
+        } else {
+            0.0
+        }
+    }
+
+    /// Node `i`'s rotation u = √f·e^{j(θ_m + β − θ_i)} of tracked transmitter `t`.
+    #[inline]
+    fn rotation(&self, i: usize, t: &Tracked) -> C64 {
+        self.sent[t.m as usize].phasor * self.sent[i].phasor.conj() * t.link * t.amp
     }
 
     /// Control level: node `i`'s u for layer `l` in its basis (transmitters of `l` that are not
     /// members yet join it); false when no member transmits or the node cannot hear the set.
+    /// With `tracked` valid (nothing the node hears changed since it was filled) only its
+    /// transmitters are visited; otherwise the audible list is scanned and `tracked` refilled.
     #[allow(clippy::too_many_arguments)]
     fn fill_basis(
         &self,
@@ -742,42 +804,57 @@ impl Ctx<'_> {
         own: Option<Layer>,
         l: Layer,
         basis: &mut Basis,
+        tracked: &mut Vec<Tracked>,
+        tracked_valid: &mut bool,
     ) -> bool {
-        basis.u.fill(C64::default());
+        basis.clear_u();
+        if *tracked_valid {
+            for t in tracked.iter() {
+                basis.set_u(t.pos as usize, self.rotation(i, t));
+            }
+            return !tracked.is_empty();
+        }
+        tracked.clear();
         let p = &self.params.protocol;
         let set = p.tx_set(l);
         if self.params.half_duplex == HalfDuplex::TimeMultiplexed
             && own.is_some_and(|o| p.tx_set(o) == set)
         {
+            *tracked_valid = true;
             return false;
         }
-        let mut any = false;
-        // transmitters that are not members yet, with their u
-        let mut joining: Vec<(u32, C64)> = Vec::new();
-        let own_phasor = self.sent[i].phasor.conj();
-        let factors = &self.link_factor[i];
         for (k, a) in self.topology.audible[i].iter().enumerate() {
-            let m = a.from as usize;
-            let f = factors[k];
-            if f <= 0.0 || !self.layers(m).contains(&l) {
+            let f = self.link_factor[i][k];
+            if f <= 0.0 || !self.layers(a.from as usize).contains(&l) {
                 continue;
             }
-            let u = self.sent[m].phasor * own_phasor * links[k].phasor * f.sqrt();
-            match basis.position(k as u32) {
-                Some(pos) => basis.u[pos] = u,
-                None => joining.push((k as u32, u)),
-            }
-            any = true;
+            let link = &links[k];
+            tracked.push(Tracked {
+                m: a.from,
+                k: k as u32,
+                pos: u32::MAX,
+                amp: f.sqrt(),
+                link: cis(link.at(self.within_knot)),
+                step: cis(link.rate),
+            });
         }
+        // transmitters that are not members yet join
+        let joining: Vec<u32> = tracked
+            .iter()
+            .map(|t| t.k)
+            .filter(|&k| basis.position(k).is_none())
+            .collect();
         if !joining.is_empty() {
-            let ks: Vec<u32> = joining.iter().map(|j| j.0).collect();
-            basis.extend(&ks, &mut |kk| control.response(self.topology, i, kk, set));
-            for (k, u) in joining {
-                let pos = basis.position(k).expect("just added");
-                basis.u[pos] = u;
-            }
+            basis.extend(&joining, &mut |kk| {
+                control.response(self.topology, i, kk, set)
+            });
         }
-        any
+        for t in tracked.iter_mut() {
+            t.pos = basis.position(t.k).expect("a member") as u32;
+            basis.set_u(t.pos as usize, self.rotation(i, t));
+        }
+        *tracked_valid = true;
+        !tracked.is_empty()
     }
 
     /// Control level: node `i`'s measurement of the layer `l` it tracks — the estimator's
@@ -794,9 +871,19 @@ impl Ctx<'_> {
         let fresh = node.basis.layer() != Some(l);
         if fresh {
             node.basis.reset(Some(l));
+            node.tracked_valid = false;
         }
         let own = node.proto.layer();
-        if !self.fill_basis(control, i, &node.links, own, l, &mut node.basis) {
+        if !self.fill_basis(
+            control,
+            i,
+            &node.links,
+            own,
+            l,
+            &mut node.basis,
+            &mut node.tracked,
+            &mut node.tracked_valid,
+        ) {
             return None;
         }
         if fresh {
@@ -808,7 +895,7 @@ impl Ctx<'_> {
             return None;
         }
         let sinr = h.obs.sinr(l).max(1e-12);
-        let interference = (h.layer(l).0 / sinr - 1.0).max(0.0);
+        let interference = (h.power(l) / sinr - 1.0).max(0.0);
         let var =
             (1.0 + interference) * e_ref / (2.0 * self.params.res_per_set as f64 * x.norm_sqr());
         let v: f64 = node.rng.sample(StandardNormal);
@@ -894,7 +981,9 @@ impl Ctx<'_> {
                 let m = self.topology.audible[i][k].from as usize;
                 Arrival {
                     channel: &scratch.channels[k],
-                    phase_rad: self.theta[m] + links[k].phasor.arg() + self.sent[m].freq * dt,
+                    phase_rad: self.theta[m]
+                        + links[k].at(self.within_knot)
+                        + self.sent[m].freq * dt,
                 }
             })
             .collect();
@@ -1029,6 +1118,10 @@ impl Engine {
                 extra_rad_per_s: 0.0,
                 extra_rad: 0.0,
                 links: Vec::new(),
+                heard: Heard::default(),
+                stale: true,
+                tracked: Vec::new(),
+                tracked_valid: false,
                 basis: Basis::default(),
                 engaged: false,
                 acq: Acquisition::default(),
@@ -1048,8 +1141,8 @@ impl Engine {
                     let inc = (params.link_phase_rad2_per_s * knot * period_s).sqrt()
                         * rng.sample::<f64, _>(StandardNormal);
                     LinkPhase {
-                        phasor: cis(phase0),
-                        step: cis(inc / knot),
+                        angle: phase0,
+                        rate: inc / knot,
                     }
                 })
                 .collect();
@@ -1059,6 +1152,22 @@ impl Engine {
             .iter()
             .map(|l| vec![1.0; l.len()])
             .collect();
+        let mut hearers_start = vec![0u32; n + 1];
+        for a in topology.audible.iter().flatten() {
+            hearers_start[a.from as usize + 1] += 1;
+        }
+        for m in 0..n {
+            hearers_start[m + 1] += hearers_start[m];
+        }
+        let mut fill = hearers_start.clone();
+        let mut hearers = vec![0u32; hearers_start[n] as usize];
+        for (i, list) in topology.audible.iter().enumerate() {
+            for a in list {
+                let slot = &mut fill[a.from as usize];
+                hearers[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
         let mut e = Engine {
             params,
             topology,
@@ -1069,6 +1178,8 @@ impl Engine {
             now: Transmissions::new(n),
             next: Transmissions::new(n),
             tx: Transmitting::default(),
+            hearers_start,
+            hearers,
             events: Vec::new(),
             seeds: *seeds,
             re,
@@ -1208,6 +1319,16 @@ impl Engine {
     fn transmit_layers_changed(&mut self, i: usize) {
         let s = &mut self.now.sent[i];
         *s = Sent::new(self.now.theta[i], s.freq, self.nodes[i].proto.tx_layers());
+        self.nodes[i].stale = true;
+        self.hearing_changed(i);
+    }
+
+    /// What node `m` transmits changed: the nodes that hear it must listen afresh.
+    fn hearing_changed(&mut self, m: usize) {
+        let (a, b) = (self.hearers_start[m], self.hearers_start[m + 1]);
+        for &h in &self.hearers[a as usize..b as usize] {
+            self.nodes[h as usize].stale = true;
+        }
     }
 
     /// The layers node `m` transmits now.
@@ -1231,6 +1352,7 @@ impl Engine {
         {
             Some(k) => {
                 self.link_factor[to][k] = factor;
+                self.nodes[to].stale = true;
                 true
             }
             None => false,
@@ -1265,6 +1387,7 @@ impl Engine {
             tx: &self.tx,
             period: self.period,
             period_s: self.period_s,
+            within_knot: (self.period % self.params.link_knot_periods.max(1) as u64) as f64,
             thresholds: self.params.protocol.thresholds(),
             re: self.re.as_ref(),
             control: &self.control,
@@ -1292,29 +1415,46 @@ impl Engine {
         let mut nodes = std::mem::take(&mut self.nodes);
         let mut next = std::mem::take(&mut self.next);
         let ctx = self.ctx();
-        let events: Vec<Event> = (&mut nodes, &mut next.theta, &mut next.sent)
+        // per node: its event, and whether what it transmits changed
+        let events: Vec<(Event, bool)> = (&mut nodes, &mut next.theta, &mut next.sent)
             .into_par_iter()
             .enumerate()
-            .map_init(Heard::default, |h, (i, (node, theta, sent))| {
-                let on = ctx.hear(i, &node.proto, h);
-                let ev = node_step(&ctx, i, node, on.then_some(&*h));
+            .map(|(i, (node, theta, sent))| {
+                let on = node.proto.is_on();
+                if on && node.stale {
+                    ctx.hear(i, &node.proto, &mut node.heard);
+                    node.stale = false;
+                    node.tracked_valid = false;
+                }
+                let own = node.proto.layer();
+                let heard = std::mem::take(&mut node.heard);
+                let ev = node_step(&ctx, i, node, on.then_some(&heard));
+                node.heard = heard;
                 // the coarse stage's phase ramps with its frequency
                 node.coarse_rad += node.coarse_rad_per_s * period_s;
                 node.extra_rad += node.extra_rad_per_s * period_s;
-                walk.advance(i, &mut node.links);
+                walk.advance(i, &mut node.links, &mut node.tracked);
                 (*theta, *sent) = node.transmit_at(t_next, period_s);
-                ev
+                let was = &ctx.sent[i];
+                let tx_changed = (sent.layer, sent.n_layers) != (was.layer, was.n_layers);
+                if tx_changed || node.proto.layer() != own {
+                    node.stale = true;
+                }
+                (ev, tx_changed)
             })
             .collect();
         self.nodes = nodes;
         self.next = std::mem::replace(&mut self.now, next);
         self.period += 1;
-        self.events = events
-            .into_iter()
-            .enumerate()
-            .filter(|(_, e)| *e != Event::None)
-            .map(|(i, e)| (i as u32, e))
-            .collect();
+        self.events.clear();
+        for (i, (ev, tx_changed)) in events.into_iter().enumerate() {
+            if tx_changed {
+                self.hearing_changed(i);
+            }
+            if ev != Event::None {
+                self.events.push((i as u32, ev));
+            }
+        }
     }
 }
 
@@ -1341,17 +1481,27 @@ impl LinkWalk {
         }
     }
 
-    /// Advances the links into node `i`.
-    fn advance(&self, i: usize, links: &mut [LinkPhase]) {
-        let mut rng = None;
-        for lp in links {
-            lp.phasor *= lp.step;
-            if self.renew && self.sd > 0.0 {
-                let r = rng.get_or_insert_with(|| self.seeds.index(i as u64).rng());
-                let inc: f64 = self.sd * r.sample::<f64, _>(StandardNormal);
-                lp.step = cis(inc / self.knot as f64);
-                lp.phasor /= lp.phasor.norm();
+    /// Advances the links into node `i` to the next period: at a knot each moves to the knot's
+    /// phase and draws its next slope (in between [`LinkPhase::at`] interpolates).
+    /// The tracked transmitters' phasors follow.
+    fn advance(&self, i: usize, links: &mut [LinkPhase], tracked: &mut [Tracked]) {
+        if !self.renew {
+            for t in tracked {
+                t.link *= t.step;
             }
+            return;
+        }
+        let knot = self.knot as f64;
+        let mut rng = (self.sd > 0.0).then(|| self.seeds.index(i as u64).rng());
+        for lp in links.iter_mut() {
+            lp.angle = wrap_phase(lp.at(knot));
+            if let Some(r) = rng.as_mut() {
+                lp.rate = self.sd * r.sample::<f64, _>(StandardNormal) / knot;
+            }
+        }
+        for t in tracked {
+            let link = &links[t.k as usize];
+            (t.link, t.step) = (cis(link.angle), cis(link.rate));
         }
     }
 }
@@ -1497,7 +1647,7 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                         .sqrt()
                     });
                     let err: f64 = node.rng.sample(StandardNormal);
-                    let composite_freq = h.layer(l).1;
+                    let composite_freq = ctx.composite_freq(i, l);
                     let own_freq = ctx.sent[i].freq;
                     let rel = composite_freq - own_freq + TAU * coarse_std * err;
                     node.coarse_rad_per_s += composite_freq
@@ -1546,7 +1696,17 @@ fn node_step(ctx: &Ctx<'_>, i: usize, node: &mut Node, h: Option<&Heard>) -> Eve
                     let ks: Vec<u32> = members.iter().map(|m| m.0).collect();
                     node.basis
                         .extend(&ks, &mut |kk| control.response(ctx.topology, i, kk, set));
-                    ctx.fill_basis(control, i, &node.links, own, l, &mut node.basis);
+                    node.tracked_valid = false;
+                    ctx.fill_basis(
+                        control,
+                        i,
+                        &node.links,
+                        own,
+                        l,
+                        &mut node.basis,
+                        &mut node.tracked,
+                        &mut node.tracked_valid,
+                    );
                     node.basis.set_reference();
                 }
             }
@@ -1758,7 +1918,9 @@ mod tests {
         // the one it tracked before — a fix that changes every lock — and again when the
         // composite became the estimator's form of `super::composite`: the noise variance
         // follows |x|² instead of the power sum, and the phases are computed as products, so
-        // the bits differ even for single parents.)
+        // the bits differ even for single parents; and again when link phases became angles
+        // interpolated between knots, read only for the tracked transmitters, which changes
+        // their last bits.)
         let n = 5;
         let mut topo = chain(n, 10.0);
         topo.audible[3].push(Audible {
@@ -1790,10 +1952,84 @@ mod tests {
             }
         }
         assert_eq!(e.layers(), [Some(0), None, Some(2), Some(1), Some(2)]);
-        assert_eq!(h, 0x97c2_d69f_37e3_d3c4);
+        assert_eq!(h, 0x7183_a8aa_3d8c_68a3);
     }
 
     use crate::sync::layered_tree::signal::{coarse_cfo_var_hz2, TapFading, TdlConfig};
+
+    /// Every node's cached hearing (and tracked transmitters) equals listening afresh, on a
+    /// small-cell network through random kills, revivals, blockages and frequency steps: the
+    /// stale marks cover every change of what a node hears.
+    #[test]
+    fn cached_hearing_equals_listening_afresh_under_faults() {
+        use crate::geometry::shadowing::Shadowing;
+        use crate::sync::layered_tree::network::NetworkSpec;
+        let side = (150.0f64 / 400.0).sqrt() * 1e3;
+        let spec = NetworkSpec {
+            shadowing: Shadowing::Iid { sigma_db: 7.82 },
+            ..NetworkSpec::small_cells(400.0, side, side)
+        };
+        let seeds = SeedTree::new(21);
+        let net = spec.build(&seeds).unwrap();
+        let n = net.points.len();
+        let mut r = vec![Role::Regular; n];
+        r[net.central_node().unwrap()] = Role::Root { tx_layers: vec![0] };
+        let mut e = Engine::new(
+            with(control_selective()),
+            net.topology,
+            r,
+            &seeds.child("engine"),
+        )
+        .unwrap();
+        let mut rng = seeds.child("faults").rng();
+        let (mut checked, mut tracked) = (0, 0);
+        for _ in 0..400 {
+            let i = rng.random_range(0..n);
+            match rng.random_range(0..12) {
+                0 => e.kill(i),
+                1 | 2 => e.revive(i),
+                3 if !e.topology.audible[i].is_empty() => {
+                    let k = rng.random_range(0..e.topology.audible[i].len());
+                    let from = e.topology.audible[i][k].from as usize;
+                    let f = [0.0, 0.3, 1.0][rng.random_range(0..3)];
+                    assert!(e.set_link_factor(from, i, f));
+                }
+                4 => e.step_oscillator_frequency(i, 5.0),
+                _ => {}
+            }
+            e.step();
+            let ctx = e.ctx();
+            for (i, node) in e.nodes.iter().enumerate() {
+                if node.stale || !node.proto.is_on() {
+                    continue;
+                }
+                let mut h = Heard::default();
+                assert!(ctx.hear(i, &node.proto, &mut h));
+                assert_eq!(h.obs, node.heard.obs, "node {i}");
+                checked += 1;
+                if let (true, Some(l)) = (node.tracked_valid, node.basis.layer()) {
+                    let p = &e.params.protocol;
+                    let deaf = node
+                        .proto
+                        .layer()
+                        .is_some_and(|o| p.tx_set(o) == p.tx_set(l));
+                    let fresh: Vec<u32> = (0..e.topology.audible[i].len())
+                        .filter(|&k| {
+                            let m = e.topology.audible[i][k].from as usize;
+                            !deaf && e.link_factor[i][k] > 0.0 && ctx.layers(m).contains(&l)
+                        })
+                        .map(|k| k as u32)
+                        .collect();
+                    let cached: Vec<u32> = node.tracked.iter().map(|t| t.k).collect();
+                    assert_eq!(cached, fresh, "node {i}");
+                    tracked += 1;
+                }
+            }
+        }
+        // the checks ran on most nodes most of the time
+        assert!(checked > 400 * n / 2, "{checked}");
+        assert!(tracked > 400 * n / 2, "{tracked}");
+    }
 
     /// Root 0, then `layers` layers of `per` nodes; every node hears every node of the adjacent
     /// layers at `snr_db` per RE.
