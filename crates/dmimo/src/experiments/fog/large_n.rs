@@ -252,7 +252,7 @@ pub fn run_drops(
     total
 }
 
-/// The Monte Carlo settings every large-N fog experiment shares (flattened into its config).
+/// The Monte Carlo settings every large-N fog experiment shares (its config's `mc` table).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McSettings {
