@@ -8,7 +8,9 @@
 //!   Campbell-mean tail, mean SE and ASE.
 //! * [`fog_coverage`]: the Boolean-model and interference identities of fog massive MIMO's
 //!   analysis (notes/001 §2.9, T5): E\[U\], P(U = 1), the interference Laplace transform (31),
-//!   Hamdi's lemma; with ln Γ and the lower incomplete gamma function.
+//!   Hamdi's lemma; with ln Γ and the lower incomplete gamma function; and the coverage and SE
+//!   analysis built on them: the f_U approximation (17), λ_a (18), P_n (26), R̄ (24), and the
+//!   semi-analytic (Monte Carlo f_U) estimator.
 
 pub mod cellular;
 pub mod control;

@@ -10,9 +10,15 @@
 //!   k lies within the coverage radius R_c ≤ R_p;
 //! * the threshold modes apply the **one-bit rule** (8) ([`one_bit_rule`]) to the second-field
 //!   statistic q ∈ ℝᴸ of group t: b = 1{q > η₁} must have weight L/2 (a codeword) and every
-//!   position outside b must have q ≤ η₂ ≤ η₁.
+//!   position outside b must have q ≤ η₂ ≤ η₁;
+//! * **large N** ([`detect_large_n`]): the rule (8) on the N → ∞ statistic (7),
+//!   q_r^{(t)} = Σ_{k ∈ group t} β_{r,k} c_k with β = d^{−α}, so that several weak co-pilot users
+//!   can add up above η₂ (or η₁) — the aggregate effects the geometric model ignores. With
+//!   η₁ = R_c^{−α} and η₂ = R_p^{−α} ([`LargeNThresholds::from_radii`]) it agrees with the
+//!   geometric mode whenever every RRH has at most one group-t user in reach.
 
 use crate::geometry::{Point, SpatialIndex, Window};
+use std::f64::consts::PI;
 
 /// Marks "no trusted user" in [`TrustDecisions`].
 const NO_USER: u32 = u32::MAX;
@@ -176,6 +182,121 @@ pub fn detect_geometric(
     out
 }
 
+/// Thresholds and truncation of [`detect_large_n`] (lengths in the unit of the positions).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LargeNThresholds {
+    /// η₁, the coverage threshold on β-weighted codeword sums (unit: length^{−α}).
+    pub eta1: f64,
+    /// η₂ ≤ η₁, the protection ("rise over thermal") threshold.
+    pub eta2: f64,
+    /// Path-loss exponent α of β = d^{−α}.
+    pub alpha: f64,
+    /// Users farther than this from an RRH are left out of its sum (7). Choose it where β is
+    /// negligible against η₂: see [`LargeNThresholds::truncation_tail_over_eta2`].
+    pub truncation_radius: f64,
+}
+
+impl LargeNThresholds {
+    /// Default truncation: 10 protection radii, where one user's β is 10^{−α} ≈ 1.8·10^{−4}·η₂
+    /// (α = 3.75) and the mean neglected aggregate per code position is
+    /// ≈ 0.010·λπR_p²·η₂ (see [`Self::truncation_tail_over_eta2`]).
+    pub const DEFAULT_TRUNCATION_FACTOR: f64 = 10.0;
+
+    /// η₁ = R_c^{−α}, η₂ = R_p^{−α} (notes/001 §2.5), truncation at `truncation_factor`·R_p.
+    ///
+    /// # Panics
+    /// If not 0 < R_c ≤ R_p, α ≤ 0 or the factor is below 1.
+    pub fn from_radii(r_c: f64, r_p: f64, alpha: f64, truncation_factor: f64) -> Self {
+        assert!(
+            r_c > 0.0 && r_c <= r_p && alpha > 0.0 && truncation_factor >= 1.0,
+            "need 0 < R_c ≤ R_p, α > 0 and a truncation factor ≥ 1"
+        );
+        LargeNThresholds {
+            eta1: r_c.powf(-alpha),
+            eta2: r_p.powf(-alpha),
+            alpha,
+            truncation_radius: truncation_factor * r_p,
+        }
+    }
+
+    /// The mean of what truncation leaves out of one code position of q, relative to η₂, for
+    /// co-pilot users of density `lambda` (a PPP; half of them have a one at any position):
+    /// (λ/2)·∫_{R}^∞ x^{−α} 2πx dx / η₂ = πλR^{2−α}/((α − 2)η₂), for α > 2.
+    pub fn truncation_tail_over_eta2(&self, lambda: f64) -> f64 {
+        assert!(self.alpha > 2.0, "the tail is finite only for α > 2");
+        PI * lambda * self.truncation_radius.powf(2.0 - self.alpha)
+            / ((self.alpha - 2.0) * self.eta2)
+    }
+}
+
+/// Large-N threshold detection: for every RRH r and group t, the statistic (7) at N → ∞,
+/// q_r^{(t)} = Σ_{k ∈ group t, d_{r,k} ≤ R_trunc} d_{r,k}^{−α} c_k ∈ ℝᴸ, then
+/// [`one_bit_rule`] with η₁, η₂. The trusted user is the group-t user whose codeword is b; if no
+/// user of the group (within the truncation radius) has it, or two have it (a codeword
+/// collision), the group stays untrusted. `codeword[k]` is user k's word (bit i = position i,
+/// weight L/2, from [`crate::pilots::coded_pilots::EqualWeightCode::unrank`]); `code_length` is
+/// L. A user at distance 0 has β = ∞ and makes every position of its word infinite.
+///
+/// # Panics
+/// If the slices differ in length, a group is out of range, or L is odd or above 64.
+#[allow(clippy::too_many_arguments)]
+pub fn detect_large_n(
+    rrhs: &[Point],
+    users: &[Point],
+    group: &[usize],
+    codeword: &[u64],
+    groups: usize,
+    code_length: usize,
+    window: &Window,
+    thresholds: &LargeNThresholds,
+) -> TrustDecisions {
+    assert_eq!(users.len(), group.len(), "one group per user");
+    assert_eq!(users.len(), codeword.len(), "one codeword per user");
+    assert!(
+        code_length.is_multiple_of(2) && code_length <= 64,
+        "code length {code_length} must be even and ≤ 64"
+    );
+    let index = SpatialIndex::new(users, window);
+    let mut out = TrustDecisions::untrusted(rrhs.len(), groups);
+    let mut near = Vec::new();
+    let mut q = vec![0.0; groups * code_length];
+    let mut touched = vec![false; groups];
+    let half_alpha = 0.5 * thresholds.alpha;
+    for (r, &x) in rrhs.iter().enumerate() {
+        index.within_into(x, thresholds.truncation_radius, &mut near);
+        for &k in &near {
+            let t = group[k];
+            assert!(
+                t < groups,
+                "user {k}: group {t} out of range (T = {groups})"
+            );
+            touched[t] = true;
+            let beta = window.distance_sq(x, users[k]).powf(-half_alpha);
+            let row = &mut q[t * code_length..(t + 1) * code_length];
+            let mut w = codeword[k];
+            while w != 0 {
+                row[w.trailing_zeros() as usize] += beta;
+                w &= w - 1;
+            }
+        }
+        for t in 0..groups {
+            if !touched[t] {
+                continue;
+            }
+            let row = &mut q[t * code_length..(t + 1) * code_length];
+            if let Some(b) = one_bit_rule(row, thresholds.eta1, thresholds.eta2) {
+                let mut found = near.iter().filter(|&&k| group[k] == t && codeword[k] == b);
+                if let (Some(&k), None) = (found.next(), found.next()) {
+                    out.set(r, t, Some(k));
+                }
+            }
+            row.fill(0.0);
+            touched[t] = false;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +337,121 @@ mod tests {
         let d2 = detect_geometric(&rrhs, &users, &[0, 0, 1], 2, &window, 100.0, 100.0);
         assert_eq!(d2.get(1, 0), Some(1));
         assert_eq!(d.mismatches(&d2), 1);
+    }
+
+    /// A user at distance d = β^{−1/α} from the origin, on the x axis (or y for `vertical`).
+    fn at_gain(beta: f64, alpha: f64, angle: f64) -> Point {
+        let d = beta.powf(-1.0 / alpha);
+        Point::new(d * angle.cos(), d * angle.sin())
+    }
+
+    #[test]
+    fn large_n_agrees_with_geometric_when_every_rrh_sees_at_most_one_user() {
+        use crate::geometry::Deployment;
+        use crate::pilots::coded_pilots::EqualWeightCode;
+        use crate::rng::SeedTree;
+        use rand::Rng;
+        // normalized units; sparse users so that many RRHs see ≤ 1 user of a group within the
+        // truncation radius 2·R_p, others see several (those are not compared)
+        let window = Window::centered(40.0, 40.0, Boundary::Torus).expect("window");
+        let seeds = SeedTree::new(21).child("large-n-vs-geometric");
+        let rrhs = Deployment::Poisson {
+            density_per_m2: 1.0,
+        }
+        .generate(&window, &mut seeds.child("r").rng());
+        let users = Deployment::Poisson {
+            density_per_m2: 0.08,
+        }
+        .generate(&window, &mut seeds.child("u").rng());
+        let code = EqualWeightCode::new(8).unwrap();
+        let mut rng = seeds.child("c").rng();
+        let groups = 2;
+        let group: Vec<usize> = users.iter().map(|_| rng.random_range(0..groups)).collect();
+        let codeword: Vec<u64> = users
+            .iter()
+            .map(|_| code.unrank(rng.random_range(0..code.size())).unwrap())
+            .collect();
+        let (rc, rp, alpha) = (0.8, 1.0, 3.75);
+        let th = LargeNThresholds::from_radii(rc, rp, alpha, 2.0);
+        let geo = detect_geometric(&rrhs, &users, &group, groups, &window, rc, rp);
+        let big = detect_large_n(&rrhs, &users, &group, &codeword, groups, 8, &window, &th);
+        let index = SpatialIndex::new(&users, &window);
+        let (mut compared, mut trusted, mut skipped) = (0, 0, 0);
+        for (r, &x) in rrhs.iter().enumerate() {
+            let near = index.within(x, th.truncation_radius);
+            for t in 0..groups {
+                if near.iter().filter(|&&k| group[k] == t).count() <= 1 {
+                    compared += 1;
+                    trusted += usize::from(geo.get(r, t).is_some());
+                    assert_eq!(geo.get(r, t), big.get(r, t), "RRH {r}, group {t}");
+                } else {
+                    skipped += 1;
+                }
+            }
+        }
+        assert!(
+            compared > 2000 && trusted > 100 && skipped > 100,
+            "{compared} {trusted} {skipped}"
+        );
+    }
+
+    #[test]
+    fn large_n_sees_aggregates_the_geometric_rule_ignores() {
+        let window = Window::centered(100.0, 100.0, Boundary::Open).expect("window");
+        let alpha = 3.75;
+        let rrh = [Point::new(0.0, 0.0)];
+        // (a) a strong user (β = 4η₁) and two weak co-pilot users just outside R_p (β = 0.6η₂
+        // each) sharing a one where the strong user has a zero: geometric trusts, large N does not
+        let th = LargeNThresholds::from_radii(1.0, 1.5, alpha, 10.0);
+        let eta2 = th.eta2;
+        let users = [
+            at_gain(4.0, alpha, 0.0),
+            at_gain(0.6 * eta2, alpha, 2.0),
+            at_gain(0.6 * eta2, alpha, 4.0),
+        ];
+        let words = [0b0011, 0b0110, 0b1100];
+        let geo = detect_geometric(&rrh, &users, &[0; 3], 1, &window, 1.0, 1.5);
+        let big = detect_large_n(&rrh, &users, &[0; 3], &words, 1, 4, &window, &th);
+        assert_eq!(geo.get(0, 0), Some(0));
+        assert_eq!(big.get(0, 0), None, "0.6η₂ + 0.6η₂ > η₂ at position 2");
+        // ... each alone stays below η₂: large N trusts as well
+        let big1 = detect_large_n(&rrh, &users[..2], &[0; 2], &words[..2], 1, 4, &window, &th);
+        assert_eq!(big1.get(0, 0), Some(0));
+        // (b) a user just outside R_c (β = 0.95η₁) lifted above η₁ on both its ones by two weak
+        // users outside R_p (β = 0.1η₁ each, their shared position at 0.2η₁ ≤ η₂ = η₁):
+        // large N trusts, geometric does not
+        let th = LargeNThresholds::from_radii(1.0, 1.0, alpha, 10.0);
+        let users = [
+            at_gain(0.95, alpha, 0.0),
+            at_gain(0.1, alpha, 2.0),
+            at_gain(0.1, alpha, 4.0),
+        ];
+        let words = [0b0011, 0b0101, 0b0110];
+        let geo = detect_geometric(&rrh, &users, &[0; 3], 1, &window, 1.0, 1.0);
+        let big = detect_large_n(&rrh, &users, &[0; 3], &words, 1, 4, &window, &th);
+        assert_eq!(geo.get(0, 0), None);
+        assert_eq!(big.get(0, 0), Some(0));
+        // (c) two strong users: both modes reject
+        let users = [at_gain(4.0, alpha, 0.0), at_gain(2.0, alpha, 3.0)];
+        let words = [0b0011, 0b0110];
+        let big = detect_large_n(&rrh, &users, &[0; 2], &words, 1, 4, &window, &th);
+        assert_eq!(big.get(0, 0), None);
+        assert_eq!(
+            detect_geometric(&rrh, &users, &[0; 2], 1, &window, 1.0, 1.0).get(0, 0),
+            None
+        );
+    }
+
+    #[test]
+    fn truncation_tail_is_small_at_the_default_factor() {
+        let th = LargeNThresholds::from_radii(
+            1.0,
+            1.0,
+            3.75,
+            LargeNThresholds::DEFAULT_TRUNCATION_FACTOR,
+        );
+        // λπR_p² = 1: ≈ 1% of η₂ on average per position
+        let tail = th.truncation_tail_over_eta2(1.0 / PI);
+        assert!((tail - 0.0102).abs() < 5e-4, "{tail}");
     }
 }

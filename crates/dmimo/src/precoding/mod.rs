@@ -9,10 +9,13 @@
 //! - [`power`]: water-filling and equal power;
 //! - [`eval`]: SINR of a linear precoder on a (possibly impaired) channel, null leakage;
 //! - [`coherent_groups`]: a network of single-antenna nodes transmitting in coherent groups (joint
-//!   ZF inside a group, interference between groups, per-node phase errors).
+//!   ZF inside a group, interference between groups, per-node phase errors);
+//! - [`macro_diversity`]: fog massive MIMO's large-N SIR (23) with coherent macro-diversity,
+//!   S = (Σ_{S_k} d^{−α})², I = Σ_{T_k} d^{−2α}.
 
 pub mod coherent_groups;
 pub mod eval;
 pub mod linear;
+pub mod macro_diversity;
 pub mod power;
 pub mod thp;

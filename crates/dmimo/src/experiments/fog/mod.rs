@@ -4,10 +4,19 @@
 //! formulas, and every target says whether its value is printed in the paper (`text`),
 //! reconstructed, or the notes' own calculation (`derived`).
 //!
-//! So far: the cellular baseline of Table I ([`table1`]), built on
-//! [`crate::analysis::cellular`] and [`crate::scheduling::cellular_reuse`]. The coded pilots
-//! ([`crate::pilots::coded_pilots`]) are the first piece of the fog system itself.
+//! * [`table1`]: the cellular baseline of Table I, built on [`crate::analysis::cellular`] and
+//!   [`crate::scheduling::cellular_reuse`];
+//! * [`fig3`]–[`fig6`]: the fog system at N → ∞ — λ_a vs R_c, SE and ASE per pilot vs R_c,
+//!   outage and the sweet spot vs load, fog vs cellular — from the analysis in
+//!   [`crate::analysis::fog_coverage`] and the one-group Monte Carlo drop of [`large_n`]
+//!   (detection [`crate::pilots::trusted_detection`], association
+//!   [`crate::scheduling::fog_association`], SIR [`crate::precoding::macro_diversity`]).
 
+pub mod fig3;
+pub mod fig4;
+pub mod fig5;
+pub mod fig6;
+pub mod large_n;
 pub mod table1;
 
 use super::{Entry, Level};
@@ -15,10 +24,40 @@ use super::{Entry, Level};
 const TARGETS: &str = include_str!("targets.toml");
 
 /// The fog massive MIMO experiments.
-pub static ENTRIES: &[Entry] = &[Entry::new::<table1::Config>(
-    "fog.table1",
-    "Cellular massive-MIMO baseline (N → ∞): per-user SE and ASE vs the per-cell pilot reuse Q, analysis (35)–(40) and Monte Carlo",
-    "Fog massive MIMO (arXiv 1803.07614) §IV Example 3, Table I; notes/001 §2.11, §4 T1–T3",
-    Level::Analytic,
-    TARGETS,
-)];
+pub static ENTRIES: &[Entry] = &[
+    Entry::new::<table1::Config>(
+        "fog.table1",
+        "Cellular massive-MIMO baseline (N → ∞): per-user SE and ASE vs the per-cell pilot reuse Q, analysis (35)–(40) and Monte Carlo",
+        "Fog massive MIMO (arXiv 1803.07614) §IV Example 3, Table I; notes/001 §2.11, §4 T1–T3",
+        Level::Analytic,
+        TARGETS,
+    ),
+    Entry::new::<fig3::Config>(
+        "fog.fig3",
+        "Fog massive MIMO: active co-pilot user density λ_a vs coverage radius R_c — approximation (18), semi-analytic f_U, full Monte Carlo",
+        "Fog massive MIMO (arXiv 1803.07614) §III-A Example 1, Fig. 3; notes/001 §2.9(a)–(e), §4 T6",
+        Level::Analytic,
+        TARGETS,
+    ),
+    Entry::new::<fig4::Config>(
+        "fog.fig4",
+        "Fog massive MIMO (N → ∞): mean SE of served users and ASE per pilot vs R_c, R_p = R_c and a larger R_p, analysis (24) and Monte Carlo",
+        "Fog massive MIMO (arXiv 1803.07614) §III-C Example 2, Fig. 4; notes/001 §2.9(g), §4 T7",
+        Level::Abstract,
+        TARGETS,
+    ),
+    Entry::new::<fig5::Config>(
+        "fog.fig5",
+        "Fog massive MIMO (N → ∞): outage and ASE per pilot vs per-pilot load λ_u^(t)/λ_r for three R_c — the sweet spot",
+        "Fog massive MIMO (arXiv 1803.07614) §V Example 4, Fig. 5; notes/001 §2.10, §4 T8",
+        Level::Analytic,
+        TARGETS,
+    ),
+    Entry::new::<fig6::Config>(
+        "fog.fig6",
+        "Fog vs ideal cellular massive MIMO (N → ∞): total ASE and served-user SE vs load, analysis and fog Monte Carlo",
+        "Fog massive MIMO (arXiv 1803.07614) §V Example 5, Fig. 6; notes/001 §2.11, §4 T4, T9",
+        Level::Analytic,
+        TARGETS,
+    ),
+];
