@@ -9,10 +9,13 @@
 //! - [`power`]: water-filling and equal power;
 //! - [`eval`]: SINR of a linear precoder on a (possibly impaired) channel, null leakage;
 //! - [`coherent_groups`]: a network of single-antenna nodes transmitting in coherent groups (joint
-//!   ZF inside a group, interference between groups, per-node phase errors).
+//!   ZF inside a group, interference between groups, per-node phase errors);
+//! - [`unit_norm_zf`]: fog massive MIMO's per-RRH ZF on trusted estimates, Prop. 1's finite-N SINR
+//!   and its empirical check against the bound (10).
 
 pub mod coherent_groups;
 pub mod eval;
 pub mod linear;
 pub mod power;
 pub mod thp;
+pub mod unit_norm_zf;
