@@ -18,6 +18,9 @@
 //!   of the fog system at the same load and R_c (both means over the inner window of the same
 //!   drop), so there is one cellular curve per R_c.
 //!
+//! Prop. 1 uses the paper's hardening step by default (√E X for the ZF gain; `hardening =
+//! "exact"` adds Var √X, see [`Hardening`]) and the same form for both systems.
+//!
 //! Inputs: α = 3.75, λ_r = 1/(π·100²) m⁻², τ_p = Q = 40 (reconstructed); N = 100, T = 20, L = 20,
 //! the loads, the radii, 0 dB DL per-stream SNR and 10 dB pilot SNR at 100 m, the 1 m clamp, the
 //! window and the drops are guesses (notes/001 §1.5, §5.4 item 6). The notes' T10 illustration
@@ -29,7 +32,7 @@ use crate::geometry::{generate_with_guard, Boundary, Deployment, GuardedPoints, 
 use crate::pilots::coded_pilots::{CodedPilotBook, CodewordDraw, FirstField};
 use crate::pilots::signal_detection::{PathGain, SignalDetector};
 use crate::pilots::trusted_detection::{detect_geometric, TrustDecisions};
-use crate::precoding::unit_norm_zf::{CopilotTerm, Prop1};
+use crate::precoding::unit_norm_zf::{CopilotTerm, Hardening, Prop1};
 use crate::report::{Figure, Origin, Style, Table};
 use crate::scenario::{Check, FieldError};
 use crate::scheduling::cellular_reuse::simulate_drop;
@@ -85,6 +88,8 @@ pub struct Config {
     pub detection: Detection,
     /// Co-pilot term of Prop. 1 (default per RRH, as the paper).
     pub copilot: CopilotTerm,
+    /// ZF-gain moments in Prop. 1 (default the paper's √E X; `exact` adds Var √X).
+    pub hardening: Hardening,
     /// Truncation of the signal-level detector (fraction of η₂).
     pub truncation: f64,
     /// Drops per load.
@@ -120,6 +125,7 @@ impl ExperimentConfig for Config {
             cellular_q: 40,
             detection: Detection::Geometric,
             copilot: CopilotTerm::PerRrh,
+            hardening: Hardening::Paper,
             truncation: 0.01,
             drops: 4,
             window_spacings: 12.0,
@@ -591,7 +597,8 @@ impl Config {
                 .sum();
             let mean_active = active / inner_rrhs.len().max(1) as f64;
             let fog_se = |n: usize| -> (f64, f64) {
-                let p = Prop1::new(n, &assoc, &group, 1.0 / rho, self.copilot);
+                let mut p = Prop1::new(n, &assoc, &group, 1.0 / rho, self.copilot);
+                p.hardening = self.hardening;
                 let (mut se, mut served) = (0.0, 0.0);
                 for &k in &inner_users {
                     if let Some(s) = p.sinr(k, &beta, &|r, t| den[&(r, t)]) {
@@ -606,13 +613,14 @@ impl Config {
             let rho_c = rho * mean_active / mean_cell_streams.max(f64::MIN_POSITIVE);
             let (mut cse, mut cserved) = (0.0, 0.0);
             if rho_c > 0.0 {
-                let p = Prop1::new(
+                let mut p = Prop1::new(
                     self.antennas,
                     &cell_assoc,
                     &cell_group,
                     1.0 / rho_c,
                     self.copilot,
                 );
+                p.hardening = self.hardening;
                 for &k in &inner_users {
                     if let Some(s) = p.sinr(k, &beta, &|b, t| cell_den[&(b, t)]) {
                         cse += s.log2_1p();
