@@ -25,7 +25,9 @@
 //! the loads, the radii, 0 dB DL per-stream SNR and 10 dB pilot SNR at 100 m, the 1 m clamp, the
 //! window and the drops are guesses (notes/001 §1.5, §5.4 item 6). The notes' T10 illustration
 //! (fog, λ_u = 10λ_r, R_c = 100 m; their own Prop. 1 prototype, not the paper) is recomputed at
-//! N ∈ `reference_antennas` on the same drops.
+//! N ∈ `reference_antennas` on the same drops (with `detection = "signal"` the decisions there are
+//! those of the N = `antennas` detector, so the comparison is meaningful only for the geometric
+//! rule the notes used).
 
 use super::super::{par_indexed, Context, ExperimentConfig, Outcome, RunError};
 use crate::geometry::{generate_with_guard, Boundary, Deployment, GuardedPoints, Window};
