@@ -358,6 +358,37 @@ impl ExperimentConfig for Config {
                 .map(|(&n, r)| vec![n as f64, r[0] / r[1].max(1.0), notes_t10(n)])
                 .collect(),
         });
+        let pts = |f: &dyn Fn(usize, &[f64; 2]) -> f64| -> Vec<(f64, f64)> {
+            self.reference_antennas
+                .iter()
+                .zip(&refs)
+                .map(|(&n, r)| (n as f64, f(n, r)))
+                .filter(|p| p.1.is_finite())
+                .collect()
+        };
+        let mut fig = Figure::new(
+            "reference_se_vs_antennas",
+            &format!(
+                "Fog served-user SE vs N (load {}, R_c = {} m; notes/001 T10 illustration)",
+                self.reference_load, self.reference_r_c_m
+            ),
+            "antennas per RRH N",
+            "mean SE per served user (b/s/Hz)",
+        )
+        .line(
+            "dmimo, Prop. 1",
+            Origin::Measured,
+            Style::LineMarkers,
+            pts(&|_, r| r[0] / r[1].max(1.0)),
+        )
+        .line(
+            "notes/001 [CALC] (derived, not paper)",
+            Origin::Theory,
+            Style::Markers,
+            pts(&|n, _| notes_t10(n)),
+        );
+        fig.x_scale = crate::report::Scale::Log10;
+        out.figures.push(fig);
         out.tables.push(Table {
             name: "wall_time".into(),
             columns: vec!["total_s".into()],
