@@ -91,6 +91,14 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
         "chorus.failures R6 at quick size (284 periods after the clearing; 0 at full size): a late excursion of the error pooled over 4 runs",
     ),
     (
+        "mismatch_beta_n1024_l20",
+        "fog.detector (0.45 quick, 0.48 full, vs ≤ 0.10): the MRC residual of (7) at a group-t RRH is ≈ √(β_s Σ β/(2N)), the sum over the users of all T groups in the second field; at λ_u = 10λ_r that sum is hundreds of η₁ (users within tens of metres), so edge users' bits flip until N ≫ 10⁴ — the mismatch falls only as ≈ 1/√N (0.93 → 0.48 from N = 32 to 1024; 0.27 at 4096)",
+    ),
+    (
+        "fog_over_cell_ase_max",
+        "fog.fig7 (0.70 quick, 0.77 full, vs ≥ 0.95): with T = 20 pilot groups (a guess) the fog outage is 50–89% and fog's ASE stays below cellular's at every load and R_c; fog's served-user SE is 1.5–3.5× cellular's as the paper says. The ratio depends strongly on the unknown T, R_c and powers (notes/001 T9)",
+    ),
+    (
         "crossover_users",
         "the thesis' K > 5 contradicts its own 160 Mbps and 20 Mbps/user (K = 9)",
     ),

@@ -12,6 +12,8 @@
 //!   ZF inside a group, interference between groups, per-node phase errors);
 //! - [`macro_diversity`]: fog massive MIMO's large-N SIR (23) with coherent macro-diversity,
 //!   S = (Σ_{S_k} d^{−α})², I = Σ_{T_k} d^{−2α}.
+//! - [`unit_norm_zf`]: fog massive MIMO's per-RRH ZF on trusted estimates, Prop. 1's finite-N SINR
+//!   and its empirical check against the bound (10).
 
 pub mod coherent_groups;
 pub mod eval;
@@ -19,3 +21,4 @@ pub mod linear;
 pub mod macro_diversity;
 pub mod power;
 pub mod thp;
+pub mod unit_norm_zf;

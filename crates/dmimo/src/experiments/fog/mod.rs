@@ -10,18 +10,24 @@
 //!   outage and the sweet spot vs load, fog vs cellular — from the analysis in
 //!   [`crate::analysis::fog_coverage`] and the one-group Monte Carlo drop of [`large_n`]
 //!   (detection [`crate::pilots::trusted_detection`], association
-//!   [`crate::scheduling::fog_association`], SIR [`crate::precoding::macro_diversity`]).
+//!   [`crate::scheduling::fog_association`], SIR [`crate::precoding::macro_diversity`]);
+//! * [`detector`] and [`fig7`]: the finite-N system — the signal-level detector
+//!   ([`crate::pilots::signal_detection`]) against the large-N rules, and fog vs cellular with
+//!   per-RRH unit-norm ZF and Prop. 1 ([`crate::precoding::unit_norm_zf`]).
 
+pub mod detector;
 pub mod fig3;
 pub mod fig4;
 pub mod fig5;
 pub mod fig6;
+pub mod fig7;
 pub mod large_n;
 pub mod table1;
 
 use super::{Entry, Level};
 
 const TARGETS: &str = include_str!("targets.toml");
+const TARGETS_FINITE_N: &str = include_str!("targets_finite_n.toml");
 
 /// The fog massive MIMO experiments.
 pub static ENTRIES: &[Entry] = &[
@@ -59,5 +65,19 @@ pub static ENTRIES: &[Entry] = &[
         "Fog massive MIMO (arXiv 1803.07614) §V Example 5, Fig. 6; notes/001 §2.11, §4 T4, T9",
         Level::Analytic,
         TARGETS,
+    ),
+    Entry::new::<detector::Config>(
+        "fog.detector",
+        "Signal-level trusted-pilot detection at finite N: mismatch with the large-N β-threshold and geometric rules vs N and L",
+        "Fog massive MIMO (arXiv 1803.07614) §II-B eqs. (2)–(8); notes/001 §2.2–2.5, §4 T11",
+        Level::Symbol,
+        TARGETS_FINITE_N,
+    ),
+    Entry::new::<fig7::Config>(
+        "fog.fig7",
+        "Finite-N fog vs cellular massive MIMO at matched average power: served-user SE and ASE vs load (Prop. 1)",
+        "Fog massive MIMO (arXiv 1803.07614) §V Example 6, Fig. 7; notes/001 §2.6–2.8, §2.11, §4 T10",
+        Level::Abstract,
+        TARGETS_FINITE_N,
     ),
 ];
