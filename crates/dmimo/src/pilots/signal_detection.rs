@@ -21,51 +21,20 @@
 //! 1%: with α = 3.75 that is 3.4 R_p). The others are **treated as noise**: their summed gain
 //! Σ β_{r,k} (computed exactly over the drop) is added, times p_ul, to the noise variance of both
 //! fields — a white approximation of their pilots' average power per dimension (1 for both fields:
-//! ‖√T φ‖² = T over T symbols, ‖√2 c‖² = L over L). The β-threshold rule
-//! ([`detect_beta_threshold`]) keeps every user exactly.
+//! ‖√T φ‖² = T over T symbols, ‖√2 c‖² = L over L). The large-N rule on the same gain is
+//! [`super::trusted_detection::detect_large_n`].
 //!
 //! RRHs are processed in parallel, each with its own seed stream `seeds.index(r)`, so the result is
 //! the same whatever the thread count.
 
 use super::coded_pilots::{CodedPilotBook, PilotId};
-use super::trusted_detection::{one_bit_rule, TrustDecisions};
+use super::trusted_detection::{nearest, one_bit_rule, PathGain, TrustDecisions};
 use crate::geometry::{Point, SpatialIndex, Window};
 use crate::linalg::{cn01, CMat};
 use crate::rng::SeedTree;
 use crate::units::C64;
 use faer::Mat;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-/// Distance-based large-scale gain β(d) = (max(d, d_min)/d_ref)^{−α} (dimensionless, 1 at d_ref).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PathGain {
-    /// Path-loss exponent α (notes/001: 3.75).
-    pub alpha: f64,
-    /// Reference distance d_ref (m) where β = 1.
-    pub ref_distance_m: f64,
-    /// Clamp d_min (m): closer users see β(d_min).
-    pub min_distance_m: f64,
-}
-
-impl PathGain {
-    /// β at distance `d_m`.
-    pub fn gain(&self, d_m: f64) -> f64 {
-        (d_m.max(self.min_distance_m) / self.ref_distance_m).powf(-self.alpha)
-    }
-
-    /// β at squared distance `d2_m2` (saves a square root).
-    pub fn gain_sq(&self, d2_m2: f64) -> f64 {
-        let m = self.min_distance_m * self.min_distance_m;
-        (d2_m2.max(m) / (self.ref_distance_m * self.ref_distance_m)).powf(-0.5 * self.alpha)
-    }
-
-    /// The distance at which β falls to `gain` (the inverse of [`Self::gain`] above d_min).
-    pub fn radius(&self, gain: f64) -> f64 {
-        self.ref_distance_m * gain.powf(-1.0 / self.alpha)
-    }
-}
 
 /// The signal-level detector's parameters.
 #[derive(Clone, Copy, Debug)]
@@ -264,79 +233,7 @@ fn identify(
     users: &[Point],
     window: &Window,
 ) -> Option<usize> {
-    let holders = ids.get(&(t, b))?;
-    holders.iter().copied().min_by(|&i, &j| {
-        window
-            .distance_sq(x, users[i])
-            .total_cmp(&window.distance_sq(x, users[j]))
-            .then(i.cmp(&j))
-    })
-}
-
-/// The large-N β-threshold rule (notes/001 §5.1 mode b): the one-bit rule (8) on the noiseless
-/// limit (7) of the statistic, q^{(t)} = Σ_{k∈t} β_{r,k} c_k over **all** users of the drop, with
-/// η₁ = β(R_c), η₂ = β(R_p).
-///
-/// # Panics
-/// As [`SignalDetector::detect`].
-#[allow(clippy::too_many_arguments)]
-pub fn detect_beta_threshold(
-    rrhs: &[Point],
-    users: &[Point],
-    pilots: &[PilotId],
-    book: &CodedPilotBook,
-    gain: &PathGain,
-    window: &Window,
-    r_c_m: f64,
-    r_p_m: f64,
-) -> TrustDecisions {
-    use rayon::prelude::*;
-    assert_eq!(users.len(), pilots.len(), "one pilot per user");
-    assert!(
-        r_c_m > 0.0 && r_c_m <= r_p_m,
-        "need 0 < R_c ≤ R_p (R_c = {r_c_m}, R_p = {r_p_m})"
-    );
-    let t_groups = book.groups();
-    let l = book.code().length() as usize;
-    let words: Vec<u64> = pilots
-        .iter()
-        .map(|p| {
-            assert!(p.group < t_groups, "pilot group out of range");
-            book.code()
-                .unrank(p.codeword_rank)
-                .expect("codeword in the book")
-        })
-        .collect();
-    let ids = identities(pilots, &words);
-    let (eta1, eta2) = (gain.gain(r_c_m), gain.gain(r_p_m));
-    let per_rrh: Vec<Vec<Option<usize>>> = rrhs
-        .par_iter()
-        .map(|&x| {
-            let mut q = vec![0.0; t_groups * l];
-            for (k, &y) in users.iter().enumerate() {
-                let b = gain.gain_sq(window.distance_sq(x, y));
-                let row = &mut q[pilots[k].group * l..(pilots[k].group + 1) * l];
-                let mut w = words[k];
-                while w != 0 {
-                    row[w.trailing_zeros() as usize] += b;
-                    w &= w - 1;
-                }
-            }
-            (0..t_groups)
-                .map(|t| {
-                    one_bit_rule(&q[t * l..(t + 1) * l], eta1, eta2)
-                        .and_then(|b| identify(&ids, t, b, x, users, window))
-                })
-                .collect()
-        })
-        .collect();
-    let mut out = TrustDecisions::untrusted(rrhs.len(), t_groups);
-    for (r, decided) in per_rrh.into_iter().enumerate() {
-        for (t, k) in decided.into_iter().enumerate() {
-            out.set(r, t, k);
-        }
-    }
-    out
+    nearest(ids.get(&(t, b))?.iter().copied(), x, users, window)
 }
 
 #[cfg(test)]
@@ -344,7 +241,7 @@ mod tests {
     use super::*;
     use crate::geometry::Boundary;
     use crate::pilots::coded_pilots::FirstField;
-    use crate::pilots::trusted_detection::detect_geometric;
+    use crate::pilots::trusted_detection::{detect_geometric, detect_large_n, LargeNThresholds};
 
     fn detector(n: usize, l: u32, r_c: f64, r_p: f64) -> SignalDetector {
         SignalDetector {
@@ -463,9 +360,18 @@ mod tests {
             )
             .unwrap();
         let sig = d.detect(&rrhs, &users, &pilots, &w, &seeds.child("det"), false);
-        let beta =
-            detect_beta_threshold(&rrhs, &users, &pilots, &d.book, &d.gain, &w, 100.0, 100.0);
         let group: Vec<usize> = pilots.iter().map(|p| p.group).collect();
+        let words: Vec<u64> = pilots
+            .iter()
+            .map(|p| d.book.code().unrank(p.codeword_rank).unwrap())
+            .collect();
+        let th = LargeNThresholds::from_radii(
+            100.0,
+            100.0,
+            d.gain,
+            LargeNThresholds::DEFAULT_TRUNCATION_FACTOR,
+        );
+        let beta = detect_large_n(&rrhs, &users, &group, &words, 4, 8, &w, &th);
         let geo = detect_geometric(&rrhs, &users, &group, 4, &w, 100.0, 100.0);
         let trusted = (0..rrhs.len())
             .map(|r| beta.trusted(r).count())

@@ -18,6 +18,7 @@
 //!   geometric mode whenever every RRH has at most one group-t user in reach.
 
 use crate::geometry::{Point, SpatialIndex, Window};
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// Marks "no trusted user" in [`TrustDecisions`].
@@ -182,15 +183,70 @@ pub fn detect_geometric(
     out
 }
 
+/// Distance-based large-scale gain β(d) = (max(d, d_min)/d_ref)^{−α} (dimensionless, 1 at d_ref).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathGain {
+    /// Path-loss exponent α (notes/001: 3.75).
+    pub alpha: f64,
+    /// Reference distance d_ref (m) where β = 1.
+    pub ref_distance_m: f64,
+    /// Clamp d_min (m): closer users see β(d_min).
+    pub min_distance_m: f64,
+}
+
+impl PathGain {
+    /// β = d^{−α} (d in the positions' unit, no clamp): the paper's gain, for SIR-only work.
+    pub fn power_law(alpha: f64) -> Self {
+        PathGain {
+            alpha,
+            ref_distance_m: 1.0,
+            min_distance_m: 0.0,
+        }
+    }
+
+    /// β at distance `d_m`.
+    pub fn gain(&self, d_m: f64) -> f64 {
+        (d_m.max(self.min_distance_m) / self.ref_distance_m).powf(-self.alpha)
+    }
+
+    /// β at squared distance `d2_m2` (saves a square root).
+    pub fn gain_sq(&self, d2_m2: f64) -> f64 {
+        let m = self.min_distance_m * self.min_distance_m;
+        (d2_m2.max(m) / (self.ref_distance_m * self.ref_distance_m)).powf(-0.5 * self.alpha)
+    }
+
+    /// The distance at which β falls to `gain` (the inverse of [`Self::gain`] above d_min).
+    pub fn radius(&self, gain: f64) -> f64 {
+        self.ref_distance_m * gain.powf(-1.0 / self.alpha)
+    }
+}
+
+/// Of `candidates`, the user nearest to `x` (lowest index on ties): among users holding the
+/// same pilot (i.i.d. codeword draws), the one whose pilot dominates the statistic.
+pub(crate) fn nearest(
+    candidates: impl Iterator<Item = usize>,
+    x: Point,
+    users: &[Point],
+    window: &Window,
+) -> Option<usize> {
+    candidates.min_by(|&i, &j| {
+        window
+            .distance_sq(x, users[i])
+            .total_cmp(&window.distance_sq(x, users[j]))
+            .then(i.cmp(&j))
+    })
+}
+
 /// Thresholds and truncation of [`detect_large_n`] (lengths in the unit of the positions).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LargeNThresholds {
-    /// η₁, the coverage threshold on β-weighted codeword sums (unit: length^{−α}).
+    /// η₁, the coverage threshold on β-weighted codeword sums (β's unit).
     pub eta1: f64,
     /// η₂ ≤ η₁, the protection ("rise over thermal") threshold.
     pub eta2: f64,
-    /// Path-loss exponent α of β = d^{−α}.
-    pub alpha: f64,
+    /// The large-scale gain β(d).
+    pub gain: PathGain,
     /// Users farther than this from an RRH are left out of its sum (7). Choose it where β is
     /// negligible against η₂: see [`LargeNThresholds::truncation_tail_over_eta2`].
     pub truncation_radius: f64,
@@ -202,40 +258,44 @@ impl LargeNThresholds {
     /// ≈ 0.010·λπR_p²·η₂ (see [`Self::truncation_tail_over_eta2`]).
     pub const DEFAULT_TRUNCATION_FACTOR: f64 = 10.0;
 
-    /// η₁ = R_c^{−α}, η₂ = R_p^{−α} (notes/001 §2.5), truncation at `truncation_factor`·R_p.
+    /// η₁ = β(R_c), η₂ = β(R_p) (notes/001 §2.5; R_c^{−α}, R_p^{−α} with
+    /// [`PathGain::power_law`]), truncation at `truncation_factor`·R_p.
     ///
     /// # Panics
     /// If not 0 < R_c ≤ R_p, α ≤ 0 or the factor is below 1.
-    pub fn from_radii(r_c: f64, r_p: f64, alpha: f64, truncation_factor: f64) -> Self {
+    pub fn from_radii(r_c: f64, r_p: f64, gain: PathGain, truncation_factor: f64) -> Self {
         assert!(
-            r_c > 0.0 && r_c <= r_p && alpha > 0.0 && truncation_factor >= 1.0,
+            r_c > 0.0 && r_c <= r_p && gain.alpha > 0.0 && truncation_factor >= 1.0,
             "need 0 < R_c ≤ R_p, α > 0 and a truncation factor ≥ 1"
         );
         LargeNThresholds {
-            eta1: r_c.powf(-alpha),
-            eta2: r_p.powf(-alpha),
-            alpha,
+            eta1: gain.gain(r_c),
+            eta2: gain.gain(r_p),
+            gain,
             truncation_radius: truncation_factor * r_p,
         }
     }
 
     /// The mean of what truncation leaves out of one code position of q, relative to η₂, for
     /// co-pilot users of density `lambda` (a PPP; half of them have a one at any position):
-    /// (λ/2)·∫_{R}^∞ x^{−α} 2πx dx / η₂ = πλR^{2−α}/((α − 2)η₂), for α > 2.
+    /// (λ/2)·∫_{R}^∞ β(x) 2πx dx / η₂ = πλ·β(R)·R²/((α − 2)η₂), for α > 2 (R above the clamp;
+    /// R^{2−α}πλ/((α − 2)η₂) for d^{−α}).
     pub fn truncation_tail_over_eta2(&self, lambda: f64) -> f64 {
-        assert!(self.alpha > 2.0, "the tail is finite only for α > 2");
-        PI * lambda * self.truncation_radius.powf(2.0 - self.alpha)
-            / ((self.alpha - 2.0) * self.eta2)
+        let alpha = self.gain.alpha;
+        assert!(alpha > 2.0, "the tail is finite only for α > 2");
+        let r = self.truncation_radius;
+        PI * lambda * self.gain.gain(r) * r * r / ((alpha - 2.0) * self.eta2)
     }
 }
 
 /// Large-N threshold detection: for every RRH r and group t, the statistic (7) at N → ∞,
-/// q_r^{(t)} = Σ_{k ∈ group t, d_{r,k} ≤ R_trunc} d_{r,k}^{−α} c_k ∈ ℝᴸ, then
-/// [`one_bit_rule`] with η₁, η₂. The trusted user is the group-t user whose codeword is b; if no
-/// user of the group (within the truncation radius) has it, or two have it (a codeword
-/// collision), the group stays untrusted. `codeword[k]` is user k's word (bit i = position i,
+/// q_r^{(t)} = Σ_{k ∈ group t, d_{r,k} ≤ R_trunc} β(d_{r,k}) c_k ∈ ℝᴸ, then [`one_bit_rule`]
+/// with η₁, η₂. The trusted user is the group-t user whose codeword is b (with i.i.d. codeword
+/// draws several may hold it: the nearest is taken, as at signal level); if no user of the group
+/// within the truncation radius has it, the group stays untrusted. `codeword[k]` is user k's word (bit i = position i,
 /// weight L/2, from [`crate::pilots::coded_pilots::EqualWeightCode::unrank`]); `code_length` is
-/// L. A user at distance 0 has β = ∞ and makes every position of its word infinite.
+/// L. Without a clamp a user at distance 0 has β = ∞ and makes every position of its word
+/// infinite.
 ///
 /// # Panics
 /// If the slices differ in length, a group is out of range, or L is odd or above 64.
@@ -261,7 +321,6 @@ pub fn detect_large_n(
     let mut near = Vec::new();
     let mut q = vec![0.0; groups * code_length];
     let mut touched = vec![false; groups];
-    let half_alpha = 0.5 * thresholds.alpha;
     for (r, &x) in rrhs.iter().enumerate() {
         index.within_into(x, thresholds.truncation_radius, &mut near);
         for &k in &near {
@@ -271,7 +330,7 @@ pub fn detect_large_n(
                 "user {k}: group {t} out of range (T = {groups})"
             );
             touched[t] = true;
-            let beta = window.distance_sq(x, users[k]).powf(-half_alpha);
+            let beta = thresholds.gain.gain_sq(window.distance_sq(x, users[k]));
             let row = &mut q[t * code_length..(t + 1) * code_length];
             let mut w = codeword[k];
             while w != 0 {
@@ -285,10 +344,8 @@ pub fn detect_large_n(
             }
             let row = &mut q[t * code_length..(t + 1) * code_length];
             if let Some(b) = one_bit_rule(row, thresholds.eta1, thresholds.eta2) {
-                let mut found = near.iter().filter(|&&k| group[k] == t && codeword[k] == b);
-                if let (Some(&k), None) = (found.next(), found.next()) {
-                    out.set(r, t, Some(k));
-                }
+                let holders = near.iter().filter(|&&k| group[k] == t && codeword[k] == b);
+                out.set(r, t, nearest(holders.copied(), x, users, window));
             }
             row.fill(0.0);
             touched[t] = false;
@@ -372,7 +429,7 @@ mod tests {
             .map(|_| code.unrank(rng.random_range(0..code.size())).unwrap())
             .collect();
         let (rc, rp, alpha) = (0.8, 1.0, 3.75);
-        let th = LargeNThresholds::from_radii(rc, rp, alpha, 2.0);
+        let th = LargeNThresholds::from_radii(rc, rp, PathGain::power_law(alpha), 2.0);
         let geo = detect_geometric(&rrhs, &users, &group, groups, &window, rc, rp);
         let big = detect_large_n(&rrhs, &users, &group, &codeword, groups, 8, &window, &th);
         let index = SpatialIndex::new(&users, &window);
@@ -402,7 +459,7 @@ mod tests {
         let rrh = [Point::new(0.0, 0.0)];
         // (a) a strong user (β = 4η₁) and two weak co-pilot users just outside R_p (β = 0.6η₂
         // each) sharing a one where the strong user has a zero: geometric trusts, large N does not
-        let th = LargeNThresholds::from_radii(1.0, 1.5, alpha, 10.0);
+        let th = LargeNThresholds::from_radii(1.0, 1.5, PathGain::power_law(alpha), 10.0);
         let eta2 = th.eta2;
         let users = [
             at_gain(4.0, alpha, 0.0),
@@ -420,7 +477,7 @@ mod tests {
         // (b) a user just outside R_c (β = 0.95η₁) lifted above η₁ on both its ones by two weak
         // users outside R_p (β = 0.1η₁ each, their shared position at 0.2η₁ ≤ η₂ = η₁):
         // large N trusts, geometric does not
-        let th = LargeNThresholds::from_radii(1.0, 1.0, alpha, 10.0);
+        let th = LargeNThresholds::from_radii(1.0, 1.0, PathGain::power_law(alpha), 10.0);
         let users = [
             at_gain(0.95, alpha, 0.0),
             at_gain(0.1, alpha, 2.0),
@@ -447,7 +504,7 @@ mod tests {
         let th = LargeNThresholds::from_radii(
             1.0,
             1.0,
-            3.75,
+            PathGain::power_law(3.75),
             LargeNThresholds::DEFAULT_TRUNCATION_FACTOR,
         );
         // λπR_p² = 1: ≈ 1% of η₂ on average per position

@@ -5,7 +5,7 @@
 //! Shapes: RRH r has N antennas and serves its active set A_r (|A_r| ≤ T users, one per trusted
 //! group); Ĥ_r = [ĥ_r^{(t)} : t trusted at r] is N×|A_r|, W_r = Ĥ_r(Ĥ_rᴴĤ_r)⁻¹ and
 //! v_{r,k} = w_{r,k}/‖w_{r,k}‖ ([`unit_norm_zf`]). Each stream gets the per-stream power ρ; noise
-//! σ². Gains β are dimensionless (see [`crate::pilots::signal_detection::PathGain`]).
+//! σ². Gains β are dimensionless (see [`crate::pilots::trusted_detection::PathGain`]).
 //!
 //! * [`Prop1`]: the closed-form SINR (11) of user k with the MMSE coefficient (12)
 //!   α_{r,k} = β_{r,k}/D_r^{(t)}, D_r^{(t)} = Σ_{j∈t} β_{r,j} + σ_p²:
@@ -258,8 +258,8 @@ pub fn empirical_sinr(
 mod tests {
     use super::*;
     use crate::geometry::{Boundary, Deployment, Window};
-    use crate::pilots::signal_detection::PathGain;
     use crate::pilots::trusted_detection::detect_geometric;
+    use crate::pilots::trusted_detection::PathGain;
     use crate::rng::SeedTree;
 
     #[test]

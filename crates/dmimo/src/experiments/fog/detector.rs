@@ -22,8 +22,10 @@
 use super::super::{Context, ExperimentConfig, Outcome, RunError};
 use crate::geometry::{generate_with_guard, Deployment, Window};
 use crate::pilots::coded_pilots::{CodedPilotBook, CodewordDraw, FirstField};
-use crate::pilots::signal_detection::{detect_beta_threshold, PathGain, SignalDetector};
-use crate::pilots::trusted_detection::{detect_geometric, TrustDecisions};
+use crate::pilots::signal_detection::SignalDetector;
+use crate::pilots::trusted_detection::{
+    detect_geometric, detect_large_n, LargeNThresholds, PathGain, TrustDecisions,
+};
 use crate::report::{Figure, Origin, Style, Table};
 use crate::scenario::{Check, FieldError};
 use serde::{Deserialize, Serialize};
@@ -239,15 +241,25 @@ impl ExperimentConfig for Config {
                     )
                     .map_err(|e| RunError::Numerical(e.to_string()))?;
                 let group: Vec<usize> = pilots.iter().map(|p| p.group).collect();
-                let beta = detect_beta_threshold(
+                let words: Vec<u64> = pilots
+                    .iter()
+                    .map(|p| det0.book.code().unrank(p.codeword_rank))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| RunError::Numerical(e.to_string()))?;
+                let beta = detect_large_n(
                     &counted,
                     &users.points,
-                    &pilots,
-                    &det0.book,
-                    &det0.gain,
+                    &group,
+                    &words,
+                    self.groups,
+                    l as usize,
                     &window,
-                    self.r_c_m,
-                    self.r_p_m,
+                    &LargeNThresholds::from_radii(
+                        self.r_c_m,
+                        self.r_p_m,
+                        det0.gain,
+                        LargeNThresholds::DEFAULT_TRUNCATION_FACTOR,
+                    ),
                 );
                 let geo = detect_geometric(
                     &counted,

@@ -32,7 +32,8 @@
 use super::super::{par_indexed, Context, ExperimentConfig, Outcome, RunError};
 use crate::geometry::{generate_with_guard, Boundary, Deployment, GuardedPoints, Window};
 use crate::pilots::coded_pilots::{CodedPilotBook, CodewordDraw, FirstField};
-use crate::pilots::signal_detection::{PathGain, SignalDetector};
+use crate::pilots::signal_detection::SignalDetector;
+use crate::pilots::trusted_detection::PathGain;
 use crate::pilots::trusted_detection::{detect_geometric, TrustDecisions};
 use crate::precoding::unit_norm_zf::{CopilotTerm, Hardening, Prop1};
 use crate::report::{Figure, Origin, Style, Table};

@@ -18,7 +18,9 @@
 use super::table1::Edge;
 use crate::geometry::{generate_with_guard, Boundary, Deployment, Point, Window};
 use crate::pilots::coded_pilots::{CodedPilotBook, CodewordDraw, FirstField};
-use crate::pilots::trusted_detection::{detect_geometric, detect_large_n, LargeNThresholds};
+use crate::pilots::trusted_detection::{
+    detect_geometric, detect_large_n, LargeNThresholds, PathGain,
+};
 use crate::precoding::macro_diversity::macro_diversity_sir;
 use crate::rng::SeedTree;
 use crate::scheduling::fog_association::FogAssociation;
@@ -181,7 +183,12 @@ pub fn simulate(p: &DropParams, seeds: &SeedTree) -> DropStats {
                 .iter()
                 .map(|id| book.code().unrank(id.codeword_rank).expect("rank in range"))
                 .collect();
-            let th = LargeNThresholds::from_radii(p.r_c, p.r_p, p.alpha, p.truncation_factor);
+            let th = LargeNThresholds::from_radii(
+                p.r_c,
+                p.r_p,
+                PathGain::power_law(p.alpha),
+                p.truncation_factor,
+            );
             detect_large_n(
                 &rrhs,
                 &users,
