@@ -266,6 +266,17 @@ fn run_typed<C: ExperimentConfig>(entry: &Entry, req: &Request) -> Result<Report
     })
 }
 
+/// Tests: the field that validation names when `change` spoils a config of quick size.
+///
+/// # Panics
+/// If the changed config is accepted.
+#[cfg(test)]
+pub(crate) fn invalid_field<C: ExperimentConfig>(change: &dyn Fn(&mut C)) -> String {
+    let mut c = C::quick();
+    change(&mut c);
+    c.validate().expect_err("the change must be rejected").field
+}
+
 /// Runs `f(i)` for i in 0..n on the rayon pool, advancing `progress` by one per item, and returns
 /// the results in index order (so a reduction over them is independent of the thread count).
 pub fn par_indexed<T: Send>(

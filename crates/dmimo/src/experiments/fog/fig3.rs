@@ -346,16 +346,13 @@ impl ExperimentConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::invalid_field;
 
     #[test]
     fn both_sizes_validate_and_bad_fields_are_named() {
         Config::full().validate().unwrap();
         Config::quick().validate().unwrap();
-        let field = |f: &dyn Fn(&mut Config)| {
-            let mut c = Config::quick();
-            f(&mut c);
-            c.validate().unwrap_err().field
-        };
+        let field = invalid_field::<Config>;
         assert_eq!(field(&|c| c.r_p_ratio = 0.5), "config.r_p_ratio");
         assert_eq!(
             field(&|c| c.r_c_values = vec![0.5, 0.3]),

@@ -330,16 +330,13 @@ impl ExperimentConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::invalid_field;
 
     #[test]
     fn both_sizes_validate_and_bad_fields_are_named() {
         Config::full().validate().unwrap();
         Config::quick().validate().unwrap();
-        let field = |f: &dyn Fn(&mut Config)| {
-            let mut c = Config::quick();
-            f(&mut c);
-            c.validate().unwrap_err().field
-        };
+        let field = invalid_field::<Config>;
         assert_eq!(field(&|c| c.load_max = 0.01), "config.load_max");
         assert_eq!(
             field(&|c| c.r_c_values_m = vec![80.0, 60.0]),

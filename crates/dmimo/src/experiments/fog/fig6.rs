@@ -350,16 +350,13 @@ impl ExperimentConfig for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::invalid_field;
 
     #[test]
     fn both_sizes_validate_and_bad_fields_are_named() {
         Config::full().validate().unwrap();
         Config::quick().validate().unwrap();
-        let field = |f: &dyn Fn(&mut Config)| {
-            let mut c = Config::quick();
-            f(&mut c);
-            c.validate().unwrap_err().field
-        };
+        let field = invalid_field::<Config>;
         assert_eq!(field(&|c| c.pilot_groups = 0), "config.pilot_groups");
         assert_eq!(field(&|c| c.loads = vec![10.0, 5.0]), "config.loads");
         assert_eq!(

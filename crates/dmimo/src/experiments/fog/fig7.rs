@@ -697,16 +697,13 @@ impl Log2OnePlus for f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::invalid_field;
 
     #[test]
     fn both_sizes_validate_and_bad_fields_are_named() {
         Config::full().validate().unwrap();
         Config::quick().validate().unwrap();
-        let field = |f: &dyn Fn(&mut Config)| {
-            let mut c = Config::quick();
-            f(&mut c);
-            c.validate().unwrap_err().field
-        };
+        let field = invalid_field::<Config>;
         assert_eq!(field(&|c| c.antennas = 30), "config.antennas");
         assert_eq!(field(&|c| c.code_length = 7), "config.code_length");
         assert_eq!(field(&|c| c.reference_load = 3.0), "config.reference_load");

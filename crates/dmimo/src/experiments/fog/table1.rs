@@ -424,16 +424,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::invalid_field;
 
     #[test]
     fn both_sizes_validate_and_bad_fields_are_named() {
         Config::full().validate().unwrap();
         Config::quick().validate().unwrap();
-        let field = |f: &dyn Fn(&mut Config)| {
-            let mut c = Config::quick();
-            f(&mut c);
-            c.validate().unwrap_err().field
-        };
+        let field = invalid_field::<Config>;
         assert_eq!(field(&|c| c.q_values = vec![10, 41]), "config.q_values[1]");
         assert_eq!(field(&|c| c.q_values.clear()), "config.q_values");
         assert_eq!(field(&|c| c.alpha = 1.0), "config.alpha");
